@@ -1,0 +1,173 @@
+// The Raft log as one node sees it, split as etcd raft's raftLog is:
+//
+//   storage (stable, persisted)      unstable (appended, not yet persisted)
+//   [firstIndex ........ offset-1]   [offset ........ lastIndex]
+//                     ^ applied <= committed
+//
+// Invariant: applied <= committed <= lastIndex().
+// Invariant: unstable.entries[i].index === unstable.offset + i.
+//
+// The log never truncates entries on its own: only append() after a real
+// conflict (§5.3) replaces a suffix, and it refuses to replace committed ones.
+
+import { Storage } from './storage';
+import { LogEntry } from './types';
+
+export class RaftLog {
+  /** Figure 2 commitIndex: highest index known to be committed. */
+  committed: number;
+  /** Figure 2 lastApplied: highest index handed to the state machine. */
+  applied: number;
+  private unstableOffset: number;
+  private unstableEntries: LogEntry[] = [];
+
+  constructor(readonly storage: Storage) {
+    this.committed = storage.hardState().commitIndex;
+    // A restarted node applies again from the start of what it holds: the
+    // state machine (in memory) was lost with the crash.
+    this.applied = storage.firstIndex() - 1;
+    this.unstableOffset = storage.lastIndex() + 1;
+  }
+
+  firstIndex(): number {
+    return this.storage.firstIndex();
+  }
+
+  lastIndex(): number {
+    return this.unstableEntries.length > 0
+      ? this.unstableOffset + this.unstableEntries.length - 1
+      : this.storage.lastIndex();
+  }
+
+  lastTerm(): number {
+    return this.term(this.lastIndex()) ?? 0;
+  }
+
+  /** Term of entry i; 0 for index 0; undefined when i is past the end. */
+  term(i: number): number | undefined {
+    if (i === 0) return 0;
+    if (i > this.lastIndex() || i < this.firstIndex() - 1) return undefined;
+    if (i >= this.unstableOffset) return this.unstableEntries[i - this.unstableOffset].term;
+    return this.storage.term(i);
+  }
+
+  /** Does our log hold an entry at index i with term t? (§5.3 consistency check) */
+  matchTerm(i: number, t: number): boolean {
+    return this.term(i) === t;
+  }
+
+  /** Entries [lo, hi). */
+  slice(lo: number, hi: number): LogEntry[] {
+    if (lo >= hi) return [];
+    const out: LogEntry[] = [];
+    if (lo < this.unstableOffset) {
+      out.push(...this.storage.entries(lo, Math.min(hi, this.unstableOffset)));
+    }
+    if (hi > this.unstableOffset) {
+      const from = Math.max(lo, this.unstableOffset) - this.unstableOffset;
+      out.push(...this.unstableEntries.slice(from, hi - this.unstableOffset));
+    }
+    return out;
+  }
+
+  entry(i: number): LogEntry | undefined {
+    return i >= this.firstIndex() && i <= this.lastIndex() ? this.slice(i, i + 1)[0] : undefined;
+  }
+
+  /**
+   * §5.4.1: is a log ending at (lastIndex, lastTerm) at least as up-to-date as
+   * ours? "If the logs have last entries with different terms, then the log
+   * with the later term is more up-to-date. If the logs end with the same
+   * term, then whichever log is longer is more up-to-date."
+   */
+  isUpToDate(lastIndex: number, lastTerm: number): boolean {
+    const ourTerm = this.lastTerm();
+    return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.lastIndex());
+  }
+
+  /**
+   * Append entries that follow on from index entries[0].index - 1, replacing
+   * whatever we hold from entries[0].index on. Callers have already checked
+   * that there is a real conflict (findConflict); replacing a committed entry
+   * would break State Machine Safety, so it is refused.
+   */
+  append(entries: LogEntry[]): void {
+    if (entries.length === 0) return;
+    const first = entries[0].index;
+    if (first <= this.committed) {
+      throw new Error(`refusing to overwrite committed entry ${first} (committed ${this.committed})`);
+    }
+    if (first > this.lastIndex() + 1) throw new Error(`append at ${first} leaves a gap after ${this.lastIndex()}`);
+    if (first >= this.unstableOffset) {
+      this.unstableEntries.length = first - this.unstableOffset;
+    } else {
+      // The conflict reaches into stable storage: the new suffix will replace
+      // it there when the driver persists from the new offset.
+      this.unstableOffset = first;
+      this.unstableEntries = [];
+    }
+    this.unstableEntries.push(...entries);
+  }
+
+  /**
+   * The index of the first entry in `entries` that is missing from our log or
+   * conflicts with it (same index, different term); 0 if we hold them all.
+   * Figure 2, AppendEntries receiver 3-4: only a real conflict truncates.
+   */
+  findConflict(entries: LogEntry[]): number {
+    for (const e of entries) {
+      if (!this.matchTerm(e.index, e.term)) return e.index;
+    }
+    return 0;
+  }
+
+  /** Figure 2 "Rules for Servers": commitIndex only moves forward. */
+  commitTo(i: number): void {
+    if (i > this.committed) {
+      if (i > this.lastIndex()) throw new Error(`commit ${i} is past the last index ${this.lastIndex()}`);
+      this.committed = i;
+    }
+  }
+
+  /** Entries committed but not yet applied: (applied, committed]. */
+  nextCommittedEntries(): LogEntry[] {
+    return this.slice(this.applied + 1, this.committed + 1);
+  }
+
+  hasNextCommittedEntries(): boolean {
+    return this.committed > this.applied;
+  }
+
+  appliedTo(i: number): void {
+    if (i > this.committed || i < this.applied) {
+      throw new Error(`applied ${i} outside [${this.applied}, ${this.committed}]`);
+    }
+    this.applied = i;
+  }
+
+  /** Entries the driver must persist. */
+  unstable(): LogEntry[] {
+    return this.unstableEntries.slice();
+  }
+
+  hasUnstable(): boolean {
+    return this.unstableEntries.length > 0;
+  }
+
+  /**
+   * The driver persisted entries up to (index, term). If the unstable suffix
+   * was replaced meanwhile (the term differs), nothing is marked stable.
+   */
+  stableTo(index: number, term: number): void {
+    if (index < this.unstableOffset) return;
+    const pos = index - this.unstableOffset;
+    if (pos >= this.unstableEntries.length || this.unstableEntries[pos].term !== term) return;
+    this.unstableEntries = this.unstableEntries.slice(pos + 1);
+    this.unstableOffset = index + 1;
+  }
+
+  /** Highest index that is in stable storage (and so may count toward a majority). */
+  stableLastIndex(): number {
+    return this.unstableOffset - 1;
+  }
+}

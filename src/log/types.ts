@@ -1,0 +1,29 @@
+import { NodeId } from '../messages';
+
+/**
+ * A log entry as the node keeps it. On the wire only {term, value} travel; the
+ * index follows from the AppendEntries' prevLogIndex. Indices are 1-based as in
+ * the paper. A `value` of null is the no-op a new leader appends (§8).
+ */
+export interface LogEntry {
+  index: number;
+  term: number;
+  value: unknown;
+}
+
+/**
+ * Figure 2 "Persistent state on all servers" (currentTerm, votedFor), plus the
+ * commitIndex, which etcd raft also persists so a restarted node need not wait
+ * for a leader to learn what it had already applied.
+ */
+export interface HardState {
+  currentTerm: number;
+  votedFor: NodeId | null;
+  commitIndex: number;
+}
+
+export const EMPTY_HARD_STATE: HardState = { currentTerm: 0, votedFor: null, commitIndex: 0 };
+
+export function sameHardState(a: HardState, b: HardState): boolean {
+  return a.currentTerm === b.currentTerm && a.votedFor === b.votedFor && a.commitIndex === b.commitIndex;
+}

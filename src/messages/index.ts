@@ -1,0 +1,18 @@
+export * from './base';
+export * from './append-entries';
+export * from './request-vote';
+export * from './response';
+export * from './client-command';
+
+import { AppendEntriesMessage } from './append-entries';
+import { ClientCommandMessage } from './client-command';
+import { RequestVoteMessage, RequestVoteResponseMessage } from './request-vote';
+import { ResponseMessage } from './response';
+
+/** Every message a node may receive, discriminated by `type`. */
+export type Message =
+  | AppendEntriesMessage
+  | RequestVoteMessage
+  | RequestVoteResponseMessage
+  | ResponseMessage
+  | ClientCommandMessage;

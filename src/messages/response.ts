@@ -1,0 +1,31 @@
+import { BaseMessage, MessageType } from './base';
+
+/**
+ * Figure 2 "AppendEntries RPC" results, simpleRaft's ResponseMessage
+ * (messages/response.py): `response` is the paper's success and `currentTerm`
+ * its term. simpleRaft also sends it to reject any message with a stale term.
+ *
+ * The optional fields are this port's extensions; a simpleRaft node neither
+ * sends nor reads them, and a leader never guesses them when they are absent.
+ */
+export interface ResponseData {
+  /** The paper's success. */
+  response: boolean;
+  /** The paper's term: the responder's currentTerm. */
+  currentTerm: number;
+  /**
+   * On success: the highest index the follower now knows matches the leader's
+   * log (prevLogIndex + entries.length). The leader advances matchIndex only
+   * from this, never from a guess.
+   */
+  matchIndex?: number;
+  /**
+   * On rejection, the fast-backtracking hint of §5.3 (end of the section):
+   * the first index the follower holds for `conflictTerm`, or its last index
+   * + 1 when its log is too short (then conflictTerm is absent).
+   */
+  conflictIndex?: number;
+  conflictTerm?: number;
+}
+
+export type ResponseMessage = BaseMessage<MessageType.Response, ResponseData>;

@@ -1,0 +1,66 @@
+import { NodeId } from '../messages';
+import { Storage } from '../log/storage';
+import { Rng } from '../time/rng';
+import { RaftEvent } from './events';
+
+/**
+ * Classic Raft bugs that tests can switch back on, to show the simulator's
+ * safety checks catch each of them (test/sim/bugs.test.ts). Never set outside
+ * tests; every one is false by default.
+ */
+export interface Bugs {
+  /** Candidate counts RequestVoteResponses whether granted or not (simpleRaft). */
+  countRejectedVotes: boolean;
+  /** Voter compares only lastLogIndex, ignoring lastLogTerm (simpleRaft, §5.4.1). */
+  ignoreLastLogTerm: boolean;
+  /**
+   * Leader commits a previous-term entry by counting replicas (Figure 8,
+   * §5.4.2). As in the paper's Figure 8, the new leader then also skips the
+   * no-op of §8: that no-op, sent with the old entries, hides the bug in
+   * almost every schedule.
+   */
+  commitPreviousTermByCount: boolean;
+  /** Follower counts entries as committed on arrival, ignoring leaderCommit (simpleRaft). */
+  followerCommitsOnArrival: boolean;
+  /** Follower drops everything after a (possibly stale) AppendEntries' last entry. */
+  truncateOnStaleAppend: boolean;
+}
+
+export const NO_BUGS: Bugs = {
+  countRejectedVotes: false,
+  ignoreLastLogTerm: false,
+  commitPreviousTermByCount: false,
+  followerCommitsOnArrival: false,
+  truncateOnStaleAppend: false,
+};
+
+export type InitialState = 'follower' | 'candidate';
+
+export interface ServerConfig {
+  /** This node's name. */
+  name: NodeId;
+  /** The other members of the cluster (the configuration is fixed). */
+  peers: NodeId[];
+  storage: Storage;
+  rng: Rng;
+  /**
+   * §5.2: the election timeout is drawn at random from
+   * [electionTicks, 2 * electionTicks) every time the timer is reset.
+   */
+  electionTicks: number;
+  /** The leader sends heartbeats every heartbeatTicks (< electionTicks). */
+  heartbeatTicks: number;
+  /**
+   * simpleRaft's initial state: 'follower' waits for a leader or its timeout;
+   * 'candidate' campaigns on the first tick. Both are safe: a candidate still
+   * needs a majority of votes in a fresh term.
+   */
+  initialState?: InitialState;
+  /** Most entries in one AppendEntries. */
+  maxEntriesPerAppend?: number;
+  /** Most AppendEntries with entries in flight to one follower (pipelining). */
+  maxInflight?: number;
+  /** Receives one event per protocol step that matters to a reader of the logs. */
+  onEvent?: (e: RaftEvent) => void;
+  bugs?: Partial<Bugs>;
+}

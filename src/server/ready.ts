@@ -1,0 +1,27 @@
+import { Message, NodeId } from '../messages';
+import { HardState, LogEntry } from '../log/types';
+import { Role } from './events';
+
+/** Volatile facts about the node a driver may show (not persisted). */
+export interface SoftState {
+  role: Role;
+  term: number;
+  leader: NodeId | null;
+}
+
+/**
+ * Everything the protocol core wants done, handed to the driver as one batch
+ * (etcd raft's Ready). The driver must, in this order:
+ *   1. persist `hardState` (if not null) and `entries` to stable storage
+ *      (entries[0].index may be <= the stored last index: replace from there);
+ *   2. send `messages` (they may promise what step 1 wrote: §5.1, thesis §3.8);
+ *   3. apply `committedEntries` to the state machine, in order;
+ *   4. call server.advance(ready).
+ */
+export interface Ready {
+  softState: SoftState;
+  hardState: HardState | null;
+  entries: LogEntry[];
+  messages: Message[];
+  committedEntries: LogEntry[];
+}

@@ -1,0 +1,258 @@
+// Server: one Raft node's state (Figure 2 "State") and its current role.
+//
+// simpleRaft's Server (servers/server.py) holds the log, the terms and a
+// State object, and swaps the State for whatever a handler returns. We keep
+// that shape, and add what the paper needs that simpleRaft lacks: injected
+// time (tick) and randomness (Rng), persistence through a Ready batch, and a
+// state machine fed only with committed entries.
+//
+// The core is pure: no clock, no Math.random, no disk, no sockets.
+
+import { Message, NodeId } from '../messages';
+import { RaftLog } from '../log/raft-log';
+import { HardState, sameHardState } from '../log/types';
+import { Candidate } from '../states/candidate';
+import { Follower } from '../states/follower';
+import { Leader } from '../states/leader';
+import { State } from '../states/state';
+import { Bugs, NO_BUGS, ServerConfig } from './config';
+import { RaftEvent } from './events';
+import { Ready, SoftState } from './ready';
+
+/** What became of a client command (simpleRaft's on_client_command). */
+export type ProposeResult =
+  | { kind: 'appended'; index: number; term: number }
+  | { kind: 'forwarded'; leader: NodeId }
+  | { kind: 'not-leader'; leader: NodeId | null };
+
+/** Outgoing message before the envelope's sender and timestamp are filled in. */
+export type Outgoing = Omit<Message, 'sender' | 'timestamp'>;
+
+export class Server {
+  readonly name: NodeId;
+  readonly peers: readonly NodeId[];
+  readonly bugs: Bugs;
+  readonly heartbeatTicks: number;
+  readonly maxEntriesPerAppend: number;
+  readonly maxInflight: number;
+
+  // Persistent state on all servers (Figure 2), saved through Ready.hardState
+  // and Ready.entries before any message that depends on it is sent.
+  private term: number;
+  private vote: NodeId | null;
+  readonly log: RaftLog;
+
+  // Volatile state on all servers: commitIndex and lastApplied live in `log`.
+  /** The leader of the current term, once known (§5.2). */
+  leaderId: NodeId | null = null;
+  state: State;
+
+  private readonly config: ServerConfig;
+  private outbox: Message[] = [];
+  private persistedHardState: HardState;
+  private lastReportedCommit: number;
+
+  constructor(config: ServerConfig) {
+    if (config.heartbeatTicks <= 0 || config.electionTicks <= config.heartbeatTicks) {
+      throw new Error('need 0 < heartbeatTicks < electionTicks');
+    }
+    if (config.peers.includes(config.name)) throw new Error(`${config.name} is among its own peers`);
+    if (new Set(config.peers).size !== config.peers.length) throw new Error('duplicate peer names');
+    this.config = config;
+    this.name = config.name;
+    this.peers = [...config.peers];
+    this.bugs = { ...NO_BUGS, ...config.bugs };
+    this.heartbeatTicks = config.heartbeatTicks;
+    this.maxEntriesPerAppend = config.maxEntriesPerAppend ?? 256;
+    this.maxInflight = config.maxInflight ?? 64;
+    const hs = config.storage.hardState();
+    this.term = hs.currentTerm;
+    this.vote = hs.votedFor;
+    this.persistedHardState = hs;
+    this.log = new RaftLog(config.storage);
+    this.lastReportedCommit = this.log.committed;
+    // Every server starts as a follower (§5.2); simpleRaft's 'candidate'
+    // initial state campaigns at the first tick instead of waiting.
+    this.state = new Follower(this, config.initialState === 'candidate' ? 0 : undefined);
+  }
+
+  // ---- Figure 2 persistent state, read by the states ----------------------
+
+  get currentTerm(): number {
+    return this.term;
+  }
+
+  get votedFor(): NodeId | null {
+    return this.vote;
+  }
+
+  /** Votes or acknowledgements needed: a majority of the whole cluster. */
+  quorum(): number {
+    return Math.floor((this.peers.length + 1) / 2) + 1;
+  }
+
+  isPeer(id: NodeId): boolean {
+    return this.peers.includes(id);
+  }
+
+  // ---- Events in ------------------------------------------------------------
+
+  /** One unit of time passes (the only way time enters the core). */
+  tick(): void {
+    this.state = this.state.onTick(this);
+  }
+
+  /** simpleRaft's on_message: a message arrived from the network. */
+  step(message: Message): void {
+    if (message.receiver !== null && message.receiver !== this.name) {
+      this.emit({ kind: 'drop', reason: `addressed to ${message.receiver}` });
+      return;
+    }
+    if (!this.isPeer(message.sender)) {
+      this.emit({ kind: 'drop', reason: `sender ${message.sender} is not a member` });
+      return;
+    }
+    this.state = this.state.onMessage(this, message);
+  }
+
+  /** A client command (simpleRaft's on_client_command). */
+  propose(value: unknown): ProposeResult {
+    return this.state.onClientCommand(this, value);
+  }
+
+  // ---- Transitions: the only places the role changes -----------------------
+
+  /** §5.1: adopt a newer term (clearing the vote) or stay, and follow. */
+  becomeFollower(term: number, leader: NodeId | null, reason: string): Follower {
+    this.setTerm(term, reason);
+    this.setLeader(leader);
+    const wasFollower = this.state instanceof Follower;
+    const next = new Follower(this);
+    if (!wasFollower) this.emit({ kind: 'role', role: 'follower', term: this.term, reason });
+    return next;
+  }
+
+  /** §5.2: increment currentTerm, vote for self, and ask every peer for a vote. */
+  becomeCandidate(reason: string): State {
+    this.setTerm(this.term + 1, `starting an election: ${reason}`);
+    this.vote = this.name;
+    this.setLeader(null);
+    this.emit({ kind: 'role', role: 'candidate', term: this.term, reason });
+    const candidate = new Candidate(this);
+    // A cluster of one elects itself at once.
+    return candidate.votes.size >= this.quorum() ? this.becomeLeader() : candidate;
+  }
+
+  /** §5.2: a candidate with votes from a majority becomes leader. */
+  becomeLeader(): Leader {
+    this.setLeader(this.name);
+    this.emit({ kind: 'role', role: 'leader', term: this.term, reason: 'won the election' });
+    return new Leader(this);
+  }
+
+  /** §5.2, §5.4.1: record a vote; the Ready persists it before the reply goes out. */
+  grantVote(candidate: NodeId): void {
+    this.vote = candidate;
+  }
+
+  private setTerm(term: number, reason: string): void {
+    if (term > this.term) {
+      this.term = term;
+      this.vote = null; // a new term, a new vote
+      this.emit({ kind: 'term', term, reason });
+    }
+  }
+
+  setLeader(leader: NodeId | null): void {
+    if (leader !== this.leaderId) {
+      this.leaderId = leader;
+      if (leader !== null) this.emit({ kind: 'leader', term: this.term, leader });
+    }
+  }
+
+  randomElectionTimeout(): number {
+    return this.config.rng.int(this.config.electionTicks, 2 * this.config.electionTicks);
+  }
+
+  // ---- Effects out ----------------------------------------------------------
+
+  send(message: Outgoing): void {
+    this.outbox.push({ ...message, sender: this.name, timestamp: 0 } as Message);
+  }
+
+  emit(event: RaftEvent): void {
+    this.config.onEvent?.(event);
+  }
+
+  softState(): SoftState {
+    return { role: this.state.role, term: this.term, leader: this.leaderId };
+  }
+
+  hardState(): HardState {
+    return { currentTerm: this.term, votedFor: this.vote, commitIndex: this.log.committed };
+  }
+
+  hasReady(): boolean {
+    this.state.beforeReady(this);
+    return (
+      this.outbox.length > 0 ||
+      this.log.hasUnstable() ||
+      this.log.hasNextCommittedEntries() ||
+      !sameHardState(this.hardState(), this.persistedHardState)
+    );
+  }
+
+  /** Take the pending batch of work; hand it back through advance() once done. */
+  ready(): Ready {
+    this.state.beforeReady(this);
+    if (this.log.committed > this.lastReportedCommit) {
+      this.lastReportedCommit = this.log.committed;
+      this.emit({ kind: 'commit', term: this.term, commitIndex: this.log.committed });
+    }
+    const hs = this.hardState();
+    const rd: Ready = {
+      softState: this.softState(),
+      hardState: sameHardState(hs, this.persistedHardState) ? null : hs,
+      entries: this.log.unstable(),
+      messages: this.outbox,
+      committedEntries: this.log.nextCommittedEntries(),
+    };
+    this.outbox = [];
+    return rd;
+  }
+
+  /** The driver persisted, sent and applied everything in `rd`. */
+  advance(rd: Ready): void {
+    if (rd.hardState) this.persistedHardState = rd.hardState;
+    const last = rd.entries[rd.entries.length - 1];
+    if (last) this.log.stableTo(last.index, last.term);
+    const applied = rd.committedEntries[rd.committedEntries.length - 1];
+    if (applied) this.log.appliedTo(applied.index);
+    // The leader counts itself toward a majority only for what is now stable.
+    this.state.onPersisted(this);
+  }
+
+  /** A snapshot of the node's state for status pages and tests. */
+  status(): {
+    name: NodeId;
+    role: string;
+    term: number;
+    leader: NodeId | null;
+    commitIndex: number;
+    lastApplied: number;
+    lastLogIndex: number;
+    progress?: Record<string, { matchIndex: number; nextIndex: number }>;
+  } {
+    return {
+      name: this.name,
+      role: this.state.role,
+      term: this.term,
+      leader: this.leaderId,
+      commitIndex: this.log.committed,
+      lastApplied: this.log.applied,
+      lastLogIndex: this.log.lastIndex(),
+      progress: this.state instanceof Leader ? this.state.progressReport() : undefined,
+    };
+  }
+}
+

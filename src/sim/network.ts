@@ -1,0 +1,90 @@
+// SimNetwork: messages in flight between simulated nodes, with the faults a
+// real network has: loss, delay (and so reordering), duplication, and
+// partitions that may cut a link in one direction only. All randomness comes
+// from the seeded Rng, so a seed replays a run exactly.
+
+import { Message, NodeId } from '../messages';
+import { SeededRng } from '../time/rng';
+
+export interface NetworkFaults {
+  dropRate: number;
+  duplicateRate: number;
+  minDelay: number;
+  maxDelay: number;
+}
+
+export const CALM: NetworkFaults = { dropRate: 0, duplicateRate: 0, minDelay: 1, maxDelay: 1 };
+
+interface InFlight {
+  deliverAt: number;
+  seq: number;
+  to: NodeId;
+  message: Message;
+}
+
+export class SimNetwork {
+  faults: NetworkFaults = CALM;
+  private inFlight: InFlight[] = [];
+  private readonly cut = new Set<string>();
+  private seq = 0;
+  sent = 0;
+  dropped = 0;
+
+  constructor(
+    private readonly rng: SeededRng,
+    private readonly members: NodeId[],
+  ) {}
+
+  send(message: Message, now: number): void {
+    const targets = message.receiver === null ? this.members.filter((m) => m !== message.sender) : [message.receiver];
+    for (const to of targets) {
+      this.sent++;
+      if (this.rng.chance(this.faults.dropRate)) {
+        this.dropped++;
+        continue;
+      }
+      const copies = this.rng.chance(this.faults.duplicateRate) ? 2 : 1;
+      for (let c = 0; c < copies; c++) {
+        const delay = this.rng.int(this.faults.minDelay, this.faults.maxDelay + 1);
+        this.inFlight.push({ deliverAt: now + delay, seq: this.seq++, to, message });
+      }
+    }
+  }
+
+  /** Messages due at `now`, in (deliverAt, send order); cut links drop theirs. */
+  due(now: number): { to: NodeId; message: Message }[] {
+    const ready: InFlight[] = [];
+    const rest: InFlight[] = [];
+    for (const f of this.inFlight) (f.deliverAt <= now ? ready : rest).push(f);
+    this.inFlight = rest;
+    ready.sort((a, b) => a.deliverAt - b.deliverAt || a.seq - b.seq);
+    return ready.filter((f) => !this.isCut(f.message.sender, f.to));
+  }
+
+  isCut(from: NodeId, to: NodeId): boolean {
+    return this.cut.has(`${from}>${to}`);
+  }
+
+  /** Cut the link from -> to (and to -> from unless oneWay). */
+  disconnect(from: NodeId, to: NodeId, oneWay = false): void {
+    this.cut.add(`${from}>${to}`);
+    if (!oneWay) this.cut.add(`${to}>${from}`);
+  }
+
+  /** Split the members into two sides that cannot talk. */
+  partition(side: NodeId[]): void {
+    for (const a of side) for (const b of this.members) if (!side.includes(b)) this.disconnect(a, b);
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  hasCuts(): boolean {
+    return this.cut.size > 0;
+  }
+
+  pending(): number {
+    return this.inFlight.length;
+  }
+}

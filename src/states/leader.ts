@@ -1,0 +1,256 @@
+// Leader (simpleRaft's states/leader.py): replicates its log to every
+// follower and decides when entries are committed (§5.3, §5.4.2).
+//
+// Replication keeps, per follower, the paper's nextIndex and matchIndex, and
+// a flow-control mode in the manner of etcd raft's Progress:
+//   probe:     we do not know where the follower's log matches ours; send one
+//              AppendEntries at a time and back up on each rejection (§5.3);
+//   replicate: the follower's log matched at matchIndex; stream entries
+//              without waiting for each reply (up to maxInflight messages),
+//              moving nextIndex ahead optimistically.
+
+import { AppendEntriesMessage, MessageType, NodeId, ResponseMessage } from '../messages';
+import type { ProposeResult, Server } from '../server/server';
+import { State } from './state';
+
+interface Progress {
+  /** Figure 2: index of the next log entry to send to that server. */
+  nextIndex: number;
+  /** Figure 2: index of the highest log entry known to be replicated on that server. */
+  matchIndex: number;
+  mode: 'probe' | 'replicate';
+  /** probe: a probe is out and unanswered; wait for its reply or the next heartbeat. */
+  probeSent: boolean;
+  /** replicate: the last index carried by each AppendEntries still unanswered. */
+  inflight: number[];
+  /** replicate: did any reply advance matchIndex since the last heartbeat? */
+  progressedSinceHeartbeat: boolean;
+}
+
+export class Leader extends State {
+  readonly role = 'leader' as const;
+  private readonly progress = new Map<NodeId, Progress>();
+  private heartbeatElapsed = 0;
+  /** Client commands were appended since the last Ready: send them out. */
+  private pendingAppend = false;
+
+  /**
+   * Figure 2 Leaders: upon election, initialize nextIndex to the leader's last
+   * log index + 1 and matchIndex to 0; send initial empty AppendEntries.
+   * We also append a no-op entry of the new term (§8): it lets the leader
+   * commit entries of earlier terms (§5.4.2) and serve reads at once.
+   */
+  constructor(server: Server) {
+    super();
+    const next = server.log.lastIndex() + 1;
+    for (const peer of server.peers) {
+      this.progress.set(peer, {
+        nextIndex: next,
+        matchIndex: 0,
+        mode: 'probe',
+        probeSent: false,
+        inflight: [],
+        progressedSinceHeartbeat: false,
+      });
+    }
+    if (!server.bugs.commitPreviousTermByCount) {
+      server.log.append([{ index: next, term: server.currentTerm, value: null }]);
+    }
+    for (const peer of server.peers) this.sendAppend(server, peer, true);
+  }
+
+  /** Figure 2 Leaders: send heartbeats during idle periods (§5.2). */
+  onTick(server: Server): State {
+    this.heartbeatElapsed++;
+    if (this.heartbeatElapsed >= server.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      for (const peer of server.peers) this.heartbeat(server, peer);
+    }
+    return this;
+  }
+
+  /**
+   * Only one leader exists per term (Election Safety), so an AppendEntries of
+   * our own term cannot come from a legitimate leader: refuse it.
+   */
+  onAppendEntries(server: Server, message: AppendEntriesMessage): State {
+    server.emit({ kind: 'drop', reason: `AppendEntries from ${message.sender} in our own term ${message.term}` });
+    server.send({
+      type: MessageType.Response,
+      receiver: message.sender,
+      term: server.currentTerm,
+      data: { response: false, currentTerm: server.currentTerm },
+    });
+    return this;
+  }
+
+  /**
+   * Figure 2 Leaders: "If successful: update nextIndex and matchIndex for
+   * follower (§5.3). If AppendEntries fails because of log inconsistency:
+   * decrement nextIndex and retry (§5.3)."
+   */
+  override onResponseReceived(server: Server, message: ResponseMessage): State {
+    const pr = this.progress.get(message.sender);
+    if (pr === undefined) return this;
+    const d = message.data;
+    if (d.response) {
+      // A success without matchIndex (as simpleRaft sends) says nothing
+      // certain about what matched: never advance matchIndex on a guess.
+      if (d.matchIndex === undefined || d.matchIndex > server.log.lastIndex()) return this;
+      pr.inflight = pr.inflight.filter((i) => i > d.matchIndex!);
+      if (d.matchIndex > pr.matchIndex) {
+        pr.matchIndex = d.matchIndex;
+        pr.progressedSinceHeartbeat = true;
+        this.maybeCommit(server);
+      }
+      pr.nextIndex = Math.max(pr.nextIndex, pr.matchIndex + 1);
+      if (pr.mode === 'probe') {
+        pr.mode = 'replicate';
+        pr.probeSent = false;
+        pr.nextIndex = pr.matchIndex + 1;
+      }
+    } else {
+      // §5.3 (end): back up using the follower's hint, else one entry.
+      let next: number;
+      if (d.conflictIndex === undefined) next = pr.nextIndex - 1;
+      else if (d.conflictTerm === undefined) next = d.conflictIndex;
+      else {
+        const last = this.lastIndexOfTerm(server, d.conflictTerm, Math.min(pr.nextIndex - 1, server.log.lastIndex()));
+        next = last > 0 ? last + 1 : d.conflictIndex;
+      }
+      // Entries at or below matchIndex are known to match: never back up past them.
+      pr.nextIndex = Math.max(pr.matchIndex + 1, Math.min(next, server.log.lastIndex() + 1));
+      pr.mode = 'probe';
+      pr.probeSent = false;
+      pr.inflight = [];
+    }
+    this.sendAppend(server, message.sender, false);
+    return this;
+  }
+
+  /** Our last index holding `term`, searching down from `from`; 0 if none. */
+  private lastIndexOfTerm(server: Server, term: number, from: number): number {
+    for (let i = from; i > 0; i--) {
+      const t = server.log.term(i);
+      if (t === undefined || t < term) return 0; // terms never decrease along a log
+      if (t === term) return i;
+    }
+    return 0;
+  }
+
+  /** Figure 2 Leaders: a client command is appended to our log, then replicated. */
+  onClientCommand(server: Server, value: unknown): ProposeResult {
+    const index = server.log.lastIndex() + 1;
+    server.log.append([{ index, term: server.currentTerm, value }]);
+    // Commands that arrive together leave in one AppendEntries (beforeReady).
+    this.pendingAppend = true;
+    return { kind: 'appended', index, term: server.currentTerm };
+  }
+
+  protected override onClientCommandMessage(server: Server, message: { data: { value: unknown } }): State {
+    this.onClientCommand(server, message.data.value);
+    return this;
+  }
+
+  override beforeReady(server: Server): void {
+    if (!this.pendingAppend) return;
+    this.pendingAppend = false;
+    for (const peer of server.peers) this.sendAppend(server, peer, false);
+  }
+
+  override onPersisted(server: Server): void {
+    // Our own entries count toward a majority once stable (thesis §10.2.1).
+    this.maybeCommit(server);
+  }
+
+  /**
+   * §5.3, §5.4.2, Figure 2 Leaders: "If there exists an N such that N >
+   * commitIndex, a majority of matchIndex[i] >= N, and log[N].term ==
+   * currentTerm: set commitIndex = N." Entries of earlier terms are committed
+   * only indirectly, by committing one of the current term (Figure 8).
+   */
+  private maybeCommit(server: Server): void {
+    const matches = [server.log.stableLastIndex(), ...[...this.progress.values()].map((p) => p.matchIndex)];
+    matches.sort((a, b) => b - a);
+    const n = matches[server.quorum() - 1];
+    if (n <= server.log.committed) return;
+    if (server.log.term(n) !== server.currentTerm && !server.bugs.commitPreviousTermByCount) return;
+    server.log.commitTo(n);
+    // Tell followers at once, so they apply without waiting for a heartbeat.
+    for (const peer of server.peers) this.sendAppend(server, peer, true);
+  }
+
+  /**
+   * Send what `peer` is missing, as flow control allows. With `allowEmpty`, an
+   * empty AppendEntries goes out when there is nothing new (a heartbeat that
+   * also carries our commitIndex).
+   */
+  private sendAppend(server: Server, peer: NodeId, allowEmpty: boolean): void {
+    const pr = this.progress.get(peer)!;
+    const log = server.log;
+    let sent = false;
+    for (;;) {
+      if (pr.mode === 'probe' && pr.probeSent) break;
+      if (pr.mode === 'replicate' && pr.inflight.length >= server.maxInflight) break;
+      const last = Math.min(log.lastIndex(), pr.nextIndex + server.maxEntriesPerAppend - 1);
+      if (last < pr.nextIndex && (sent || !allowEmpty)) break;
+      const prevLogIndex = pr.nextIndex - 1;
+      const entries = log.slice(pr.nextIndex, last + 1);
+      this.sendAppendEntries(server, peer, prevLogIndex, entries.map((e) => ({ term: e.term, value: e.value })));
+      sent = true;
+      if (pr.mode === 'probe') {
+        pr.probeSent = true;
+        break;
+      }
+      if (entries.length === 0) break;
+      pr.inflight.push(last);
+      pr.nextIndex = last + 1;
+    }
+    if (!sent && allowEmpty) this.sendHeartbeat(server, peer);
+  }
+
+  /**
+   * A heartbeat. In replicate mode it checks the log at matchIndex, which is
+   * known to match, so it cannot fail because entries are still in flight.
+   * If entries were sent but nothing was acknowledged for a whole heartbeat
+   * interval, some were lost: go back to probing from matchIndex + 1.
+   */
+  private heartbeat(server: Server, peer: NodeId): void {
+    const pr = this.progress.get(peer)!;
+    if (pr.mode === 'replicate' && pr.inflight.length > 0 && !pr.progressedSinceHeartbeat) {
+      pr.mode = 'probe';
+      pr.inflight = [];
+      pr.nextIndex = pr.matchIndex + 1;
+    }
+    pr.progressedSinceHeartbeat = false;
+    if (pr.mode === 'probe') pr.probeSent = false; // the last probe may have been lost: send again
+    this.sendAppend(server, peer, true);
+  }
+
+  private sendHeartbeat(server: Server, peer: NodeId): void {
+    const pr = this.progress.get(peer)!;
+    const prev = pr.mode === 'replicate' ? pr.matchIndex : pr.nextIndex - 1;
+    this.sendAppendEntries(server, peer, prev, []);
+  }
+
+  private sendAppendEntries(server: Server, peer: NodeId, prevLogIndex: number, entries: { term: number; value: unknown }[]): void {
+    server.send({
+      type: MessageType.AppendEntries,
+      receiver: peer,
+      term: server.currentTerm,
+      data: {
+        leaderId: server.name,
+        prevLogIndex,
+        prevLogTerm: server.log.term(prevLogIndex) ?? 0,
+        entries,
+        leaderCommit: server.log.committed,
+      },
+    });
+  }
+
+  progressReport(): Record<string, { matchIndex: number; nextIndex: number }> {
+    const out: Record<string, { matchIndex: number; nextIndex: number }> = {};
+    for (const [peer, pr] of this.progress) out[String(peer)] = { matchIndex: pr.matchIndex, nextIndex: pr.nextIndex };
+    return out;
+  }
+}

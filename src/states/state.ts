@@ -1,0 +1,133 @@
+// State: what every role shares (simpleRaft's states/state.py): dispatch on
+// the message type, and Figure 2's "Rules for Servers / All Servers" on terms,
+// applied once here before any role-specific handler runs (as etcd raft's
+// Step does before stepFollower/stepCandidate/stepLeader).
+
+import {
+  AppendEntriesMessage,
+  ClientCommandMessage,
+  Message,
+  MessageType,
+  RequestVoteMessage,
+  RequestVoteResponseMessage,
+  ResponseMessage,
+} from '../messages';
+import { Role } from '../server/events';
+import type { ProposeResult, Server } from '../server/server';
+
+export abstract class State {
+  abstract readonly role: Role;
+
+  /** simpleRaft's on_message: term rules, then dispatch. Returns the next state. */
+  onMessage(server: Server, message: Message): State {
+    // A forwarded client command is not a Raft RPC: its term carries no claim
+    // to leadership, so the term rules below do not apply to it.
+    if (message.type === MessageType.ClientCommand) return this.onClientCommandMessage(server, message);
+
+    if (message.term > server.currentTerm) {
+      // §5.1, Figure 2 All Servers: "If RPC request or response contains term
+      // T > currentTerm: set currentTerm = T, convert to follower." Only an
+      // AppendEntries tells us who leads that term.
+      const leader = message.type === MessageType.AppendEntries ? message.sender : null;
+      const follower = server.becomeFollower(message.term, leader, `saw term ${message.term} from ${message.sender}`);
+      return follower.dispatch(server, message);
+    }
+    if (message.term < server.currentTerm) return this.onStaleMessage(server, message);
+    return this.dispatch(server, message);
+  }
+
+  /** Hand a message of the current term to the handler for its type. */
+  dispatch(server: Server, message: Message): State {
+    switch (message.type) {
+      case MessageType.AppendEntries:
+        return this.onAppendEntries(server, message);
+      case MessageType.RequestVote:
+        return this.onVoteRequest(server, message);
+      case MessageType.RequestVoteResponse:
+        return this.onVoteReceived(server, message);
+      case MessageType.Response:
+        return this.onResponseReceived(server, message);
+      case MessageType.ClientCommand:
+        return this.onClientCommandMessage(server, message);
+    }
+  }
+
+  /**
+   * §5.1: "If a server receives a request with a stale term number, it rejects
+   * the request." The rejection carries our term so the sender steps down.
+   * Stale replies are answers to questions we no longer ask: drop them.
+   */
+  protected onStaleMessage(server: Server, message: Message): State {
+    if (message.type === MessageType.AppendEntries) {
+      server.send({
+        type: MessageType.Response,
+        receiver: message.sender,
+        term: server.currentTerm,
+        data: { response: false, currentTerm: server.currentTerm },
+      });
+    } else if (message.type === MessageType.RequestVote) {
+      server.emit({
+        kind: 'vote',
+        term: server.currentTerm,
+        candidate: message.sender,
+        granted: false,
+        reason: `its term ${message.term} is older than ours`,
+      });
+      server.send({
+        type: MessageType.RequestVoteResponse,
+        receiver: message.sender,
+        term: server.currentTerm,
+        data: { response: false },
+      });
+    }
+    return this;
+  }
+
+  /** Figure 2 AppendEntries receiver; only followers accept entries. */
+  abstract onAppendEntries(server: Server, message: AppendEntriesMessage): State;
+
+  /** A vote request in our term. Voter grants; a leader has voted for itself. */
+  onVoteRequest(server: Server, message: RequestVoteMessage): State {
+    refuseVote(server, message, 'we lead this term');
+    return this;
+  }
+
+  /** A vote reply; only a candidate counts them. */
+  onVoteReceived(_server: Server, _message: RequestVoteResponseMessage): State {
+    return this;
+  }
+
+  /** An AppendEntries reply; only a leader uses them. */
+  onResponseReceived(_server: Server, _message: ResponseMessage): State {
+    return this;
+  }
+
+  /** A client command given to this node. */
+  abstract onClientCommand(server: Server, value: unknown): ProposeResult;
+
+  /** A client command forwarded to us by another node. */
+  protected onClientCommandMessage(server: Server, message: ClientCommandMessage): State {
+    // Not the leader (any more): drop it; the client's retry finds the leader.
+    server.emit({ kind: 'drop', reason: `client command from ${message.sender}, but we do not lead` });
+    return this;
+  }
+
+  /** One tick of time. Returns the next state. */
+  abstract onTick(server: Server): State;
+
+  /** Called before a Ready is taken (the leader flushes batched appends). */
+  beforeReady(_server: Server): void {}
+
+  /** Called after the driver persisted a Ready. */
+  onPersisted(_server: Server): void {}
+}
+
+export function refuseVote(server: Server, message: RequestVoteMessage, reason: string): void {
+  server.emit({ kind: 'vote', term: server.currentTerm, candidate: message.sender, granted: false, reason });
+  server.send({
+    type: MessageType.RequestVoteResponse,
+    receiver: message.sender,
+    term: server.currentTerm,
+    data: { response: false },
+  });
+}
