@@ -1,0 +1,52 @@
+// What the client API needs from a running Raft node. The real node
+// (src/server/node.ts) implements it over a Transport and a Storage; tests may
+// implement it over the simulator or a MemoryNetwork.
+
+import { NodeId } from '../messages';
+
+/** The leader is unknown, or is another node: the client should go there. */
+export class NotLeaderError extends Error {
+  constructor(readonly leader: NodeId | null, readonly leaderApi: string | null) {
+    super(leader === null ? 'no leader is known' : `not the leader; the leader is ${leader}`);
+    this.name = 'NotLeaderError';
+  }
+}
+
+/** No answer within the bounded time (no quorum, partition, overload). */
+export class TimeoutError extends Error {
+  constructor(what: string, readonly leader: NodeId | null) {
+    super(`${what} timed out`);
+    this.name = 'TimeoutError';
+  }
+}
+
+export interface NodeStatus {
+  name: NodeId;
+  role: 'follower' | 'candidate' | 'leader';
+  term: number;
+  leader: NodeId | null;
+  commitIndex: number;
+  lastApplied: number;
+  lastLogIndex: number;
+  /** When leader: each peer's matchIndex. */
+  peers: { name: NodeId; matchIndex?: number; api?: string }[];
+}
+
+export interface NodeHandle {
+  readonly name: NodeId;
+  /**
+   * Propose a state machine command. Resolves with what the state machine's
+   * apply() returned for it, once the entry is committed and applied on THIS
+   * node (a follower forwards to the leader and waits for its own apply).
+   * Rejects with NotLeaderError when no leader is known, TimeoutError when it
+   * is not applied within the node's bounded timeout.
+   */
+  propose(command: unknown): Promise<unknown>;
+  /**
+   * Linearizable read barrier (ReadIndex, thesis §6.4): resolves once this
+   * node's state machine has applied at least the leader's commitIndex as of
+   * the call. Rejects like propose().
+   */
+  readBarrier(): Promise<void>;
+  status(): NodeStatus;
+}
