@@ -16,6 +16,12 @@ export interface AppendEntriesData {
   entries: WireEntry[];
   /** The leader's commitIndex. */
   leaderCommit: number;
+  /**
+   * Extension: the leader's read round when it sent this message. The
+   * follower echoes it in its Response, so the leader knows the follower
+   * still recognised it after a read arrived (ReadIndex, thesis §6.4).
+   */
+  context?: number;
 }
 
 export type AppendEntriesMessage = BaseMessage<MessageType.AppendEntries, AppendEntriesData>;

@@ -16,6 +16,10 @@ export enum MessageType {
   Response = 3,
   /** Ours: a follower forwards a client command to the leader (etcd's MsgProp). */
   ClientCommand = 5,
+  /** Ours: a follower asks the leader for a read index (thesis §6.4). */
+  ReadIndex = 6,
+  /** Ours: the leader's answer to ReadIndex. */
+  ReadIndexResponse = 7,
 }
 
 export interface BaseMessage<T extends MessageType, D> {

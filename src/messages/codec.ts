@@ -46,15 +46,17 @@ const ENVELOPE_KEYS = ['type', 'sender', 'receiver', 'term', 'timestamp', 'data'
 const DATA_KEYS: Record<MessageType, { required: string[]; optional: string[] }> = {
   [MessageType.AppendEntries]: {
     required: ['leaderId', 'prevLogIndex', 'prevLogTerm', 'entries', 'leaderCommit'],
-    optional: [],
+    optional: ['context'],
   },
   [MessageType.RequestVote]: { required: ['lastLogIndex', 'lastLogTerm'], optional: [] },
   [MessageType.RequestVoteResponse]: { required: ['response'], optional: [] },
   [MessageType.Response]: {
     required: ['response', 'currentTerm'],
-    optional: ['matchIndex', 'conflictIndex', 'conflictTerm'],
+    optional: ['matchIndex', 'conflictIndex', 'conflictTerm', 'context'],
   },
   [MessageType.ClientCommand]: { required: ['value'], optional: [] },
+  [MessageType.ReadIndex]: { required: ['context'], optional: [] },
+  [MessageType.ReadIndexResponse]: { required: ['context', 'index'], optional: [] },
 };
 
 /** Encode a message as canonical JSON: fixed key order, absent options omitted. */
@@ -158,6 +160,7 @@ function decodeData(type: MessageType, d: Record<string, unknown>): Message['dat
         entries: entries(d.entries, '$.data.entries'),
         leaderCommit: index(d.leaderCommit, '$.data.leaderCommit'),
       };
+      if (d.context !== undefined) data.context = index(d.context, '$.data.context');
       return data;
     }
     case MessageType.RequestVote: {
@@ -179,10 +182,15 @@ function decodeData(type: MessageType, d: Record<string, unknown>): Message['dat
       if (d.matchIndex !== undefined) data.matchIndex = index(d.matchIndex, '$.data.matchIndex');
       if (d.conflictIndex !== undefined) data.conflictIndex = index(d.conflictIndex, '$.data.conflictIndex');
       if (d.conflictTerm !== undefined) data.conflictTerm = index(d.conflictTerm, '$.data.conflictTerm');
+      if (d.context !== undefined) data.context = index(d.context, '$.data.context');
       return data;
     }
     case MessageType.ClientCommand:
       return { value: jsonValue(d.value, '$.data.value', 0) };
+    case MessageType.ReadIndex:
+      return { context: messageId(d.context, '$.data.context') };
+    case MessageType.ReadIndexResponse:
+      return { context: messageId(d.context, '$.data.context'), index: index(d.index, '$.data.index') };
   }
 }
 

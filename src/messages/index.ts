@@ -3,9 +3,11 @@ export * from './append-entries';
 export * from './request-vote';
 export * from './response';
 export * from './client-command';
+export * from './read-index';
 
 import { AppendEntriesMessage } from './append-entries';
 import { ClientCommandMessage } from './client-command';
+import { ReadIndexMessage, ReadIndexResponseMessage } from './read-index';
 import { RequestVoteMessage, RequestVoteResponseMessage } from './request-vote';
 import { ResponseMessage } from './response';
 
@@ -15,4 +17,6 @@ export type Message =
   | RequestVoteMessage
   | RequestVoteResponseMessage
   | ResponseMessage
-  | ClientCommandMessage;
+  | ClientCommandMessage
+  | ReadIndexMessage
+  | ReadIndexResponseMessage;

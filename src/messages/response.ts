@@ -26,6 +26,8 @@ export interface ResponseData {
    */
   conflictIndex?: number;
   conflictTerm?: number;
+  /** The AppendEntries' `context`, echoed (ReadIndex, thesis §6.4). */
+  context?: number;
 }
 
 export type ResponseMessage = BaseMessage<MessageType.Response, ResponseData>;

@@ -24,6 +24,8 @@ export interface Bugs {
   followerCommitsOnArrival: boolean;
   /** Follower drops everything after a (possibly stale) AppendEntries' last entry. */
   truncateOnStaleAppend: boolean;
+  /** Leader answers ReadIndex without a majority confirming it still leads (thesis §6.4). */
+  readsWithoutQuorum: boolean;
 }
 
 export const NO_BUGS: Bugs = {
@@ -32,6 +34,7 @@ export const NO_BUGS: Bugs = {
   commitPreviousTermByCount: false,
   followerCommitsOnArrival: false,
   truncateOnStaleAppend: false,
+  readsWithoutQuorum: false,
 };
 
 export type InitialState = 'follower' | 'candidate';

@@ -9,13 +9,20 @@ export interface SoftState {
   leader: NodeId | null;
 }
 
+/** A read may be served once the state machine has applied `index` (thesis §6.4). */
+export interface ReadState {
+  context: string;
+  index: number;
+}
+
 /**
  * Everything the protocol core wants done, handed to the driver as one batch
  * (etcd raft's Ready). The driver must, in this order:
  *   1. persist `hardState` (if not null) and `entries` to stable storage
  *      (entries[0].index may be <= the stored last index: replace from there);
  *   2. send `messages` (they may promise what step 1 wrote: §5.1, thesis §3.8);
- *   3. apply `committedEntries` to the state machine, in order;
+ *   3. apply `committedEntries` to the state machine, in order, then serve
+ *      the reads in `readStates` whose index is applied;
  *   4. call server.advance(ready).
  */
 export interface Ready {
@@ -24,4 +31,5 @@ export interface Ready {
   entries: LogEntry[];
   messages: Message[];
   committedEntries: LogEntry[];
+  readStates: ReadState[];
 }

@@ -17,11 +17,17 @@ import { Leader } from '../states/leader';
 import { State } from '../states/state';
 import { Bugs, NO_BUGS, ServerConfig } from './config';
 import { RaftEvent } from './events';
-import { Ready, SoftState } from './ready';
+import { ReadState, Ready, SoftState } from './ready';
 
 /** What became of a client command (simpleRaft's on_client_command). */
 export type ProposeResult =
   | { kind: 'appended'; index: number; term: number }
+  | { kind: 'forwarded'; leader: NodeId }
+  | { kind: 'not-leader'; leader: NodeId | null };
+
+/** What became of a read request (ReadIndex, thesis §6.4). */
+export type ReadResult =
+  | { kind: 'pending' }
   | { kind: 'forwarded'; leader: NodeId }
   | { kind: 'not-leader'; leader: NodeId | null };
 
@@ -49,6 +55,7 @@ export class Server {
 
   private readonly config: ServerConfig;
   private outbox: Message[] = [];
+  private readStates: ReadState[] = [];
   private persistedHardState: HardState;
   private lastReportedCommit: number;
 
@@ -118,6 +125,20 @@ export class Server {
   /** A client command (simpleRaft's on_client_command). */
   propose(value: unknown): ProposeResult {
     return this.state.onClientCommand(this, value);
+  }
+
+  /**
+   * Ask for a linearizable read index (thesis §6.4). When it is known, a
+   * ReadState {context, index} appears in a Ready: the read may be served once
+   * the state machine has applied `index`.
+   */
+  readIndex(context: string): ReadResult {
+    return this.state.onReadIndex(this, context, null);
+  }
+
+  /** A read index is known (called by the states). */
+  addReadState(context: string, index: number): void {
+    this.readStates.push({ context, index });
   }
 
   // ---- Transitions: the only places the role changes -----------------------
@@ -196,6 +217,7 @@ export class Server {
     this.state.beforeReady(this);
     return (
       this.outbox.length > 0 ||
+      this.readStates.length > 0 ||
       this.log.hasUnstable() ||
       this.log.hasNextCommittedEntries() ||
       !sameHardState(this.hardState(), this.persistedHardState)
@@ -216,8 +238,10 @@ export class Server {
       entries: this.log.unstable(),
       messages: this.outbox,
       committedEntries: this.log.nextCommittedEntries(),
+      readStates: this.readStates,
     };
     this.outbox = [];
+    this.readStates = [];
     return rd;
   }
 

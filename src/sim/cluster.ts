@@ -14,7 +14,7 @@ import { Bugs } from '../server/config';
 import { RaftEvent, describeEvent } from '../server/events';
 import { ProposeResult, Server } from '../server/server';
 import { SeededRng } from '../time/rng';
-import { NodeView, SafetyChecker } from './checker';
+import { NodeView, SafetyChecker, SafetyViolation } from './checker';
 import { SimNetwork } from './network';
 
 export interface SimOptions {
@@ -137,6 +137,24 @@ export class SimCluster {
     return result;
   }
 
+  /**
+   * Ask a node for a linearizable read (ReadIndex). When its ReadState comes
+   * out, the cluster checks the read index covers every entry that any node
+   * knew committed when the read was asked (linearizability, thesis §6.4).
+   */
+  read(name: NodeId, context: string): ReturnType<Server['readIndex']> {
+    let known = 0;
+    for (const n of this.nodes.values()) if (n.server) known = Math.max(known, n.server.log.committed);
+    this.readsAsked.set(context, known);
+    const result = this.server(name).readIndex(context);
+    this.processReady(this.nodes.get(name)!);
+    return result;
+  }
+
+  /** Reads answered so far: context -> read index. */
+  readonly readsServed = new Map<string, number>();
+  private readonly readsAsked = new Map<string, number>();
+
   /** The leader of the highest term among live nodes, if exactly one claims it. */
   leader(): NodeId | null {
     let best: { name: NodeId; term: number } | null = null;
@@ -207,6 +225,13 @@ export class SimCluster {
       if (server.log.committed > node.commit) {
         this.checker.onCommit(view, node.commit, server.log.committed);
         node.commit = server.log.committed;
+      }
+      for (const rs of rd.readStates) {
+        const floor = this.readsAsked.get(rs.context);
+        if (floor !== undefined && rs.index < floor) {
+          throw new SafetyViolation('Linearizable reads', `read ${rs.context} on ${node.name} got index ${rs.index}, below ${floor} committed before it was asked`);
+        }
+        this.readsServed.set(rs.context, rs.index);
       }
       for (const m of rd.messages) this.network.send({ ...m, timestamp: Math.floor(this.now / 100) }, this.now);
       this.checker.onApply(view, rd.committedEntries);

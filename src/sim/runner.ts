@@ -24,7 +24,7 @@ export interface RunResult {
   failure?: string;
   /** The command that replays this run exactly. */
   replay: string;
-  stats: { committed: number; proposed: number; elections: number; messages: number; dropped: number; ticks: number };
+  stats: { committed: number; reads: number; proposed: number; elections: number; messages: number; dropped: number; ticks: number };
 }
 
 export function replayCommand(o: RunOptions): string {
@@ -42,6 +42,7 @@ export function runSeed(o: RunOptions): RunResult {
   const pending = new Map<number, number>(); // command id -> last time it was offered
   let nextId = 1;
   let elections = 0;
+  let reads = 0;
   c.onApplied = (_node, e) => {
     const v = e.value as { id?: number } | null;
     if (v && typeof v.id === 'number') pending.delete(v.id);
@@ -58,6 +59,7 @@ export function runSeed(o: RunOptions): RunResult {
 
   const stats = () => ({
     committed: c.checker.committedCount(),
+    reads: c.readsServed.size,
     proposed: nextId - 1,
     elections,
     messages: c.network.sent,
@@ -80,6 +82,12 @@ export function runSeed(o: RunOptions): RunResult {
       // A client with at most 16 commands outstanding, as real clients bound theirs.
       if (pending.size < 16 && rng.chance(clientRate)) offer(nextId++);
       for (const [id, at] of pending) if (c.now - at > 4 * c.electionTicks) offer(id);
+      if (rng.chance(0.05)) {
+        const up = c.upNodes();
+        if (up.length > 0) {
+          c.read(up[rng.int(0, up.length)], `r${reads++}`);
+        }
+      }
       if (faults) injectFault(c, rng);
       c.step();
       const l = c.leader();

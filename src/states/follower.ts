@@ -2,7 +2,7 @@
 // issue no requests on their own but simply respond to requests from leaders
 // and candidates" (§5.1).
 
-import { AppendEntriesMessage, MessageType } from '../messages';
+import { AppendEntriesMessage, MessageType, ResponseData } from '../messages';
 import { LogEntry } from '../log/types';
 import type { ProposeResult, Server } from '../server/server';
 import { State } from './state';
@@ -85,7 +85,10 @@ export class Follower extends Voter {
     return { conflictIndex: first, conflictTerm };
   }
 
-  private reply(server: Server, to: AppendEntriesMessage, data: { response: boolean; currentTerm: number; matchIndex?: number; conflictIndex?: number; conflictTerm?: number }): void {
+  private reply(server: Server, to: AppendEntriesMessage, data: ResponseData): void {
+    // Echo the leader's read round: any answer of ours in its term confirms
+    // its leadership for the reads it holds (thesis §6.4).
+    if (to.data.context !== undefined) data.context = to.data.context;
     server.send({ type: MessageType.Response, receiver: to.sender, term: server.currentTerm, data });
   }
 

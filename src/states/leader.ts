@@ -10,7 +10,7 @@
 //              moving nextIndex ahead optimistically.
 
 import { AppendEntriesMessage, MessageType, NodeId, ResponseMessage } from '../messages';
-import type { ProposeResult, Server } from '../server/server';
+import type { ProposeResult, ReadResult, Server } from '../server/server';
 import { State } from './state';
 
 interface Progress {
@@ -33,6 +33,14 @@ export class Leader extends State {
   private heartbeatElapsed = 0;
   /** Client commands were appended since the last Ready: send them out. */
   private pendingAppend = false;
+
+  // ReadIndex (thesis §6.4). Each read opens a new round; every AppendEntries
+  // carries the current round as `context` and followers echo it. A read of
+  // round r is safe once a majority has answered a message of round >= r:
+  // they still recognised us as leader after the read arrived.
+  private readRound = 0;
+  private readonly ackedRound = new Map<NodeId, number>();
+  private pendingReads: { context: string; from: NodeId | null; round: number }[] = [];
 
   /**
    * Figure 2 Leaders: upon election, initialize nextIndex to the leader's last
@@ -93,6 +101,10 @@ export class Leader extends State {
     const pr = this.progress.get(message.sender);
     if (pr === undefined) return this;
     const d = message.data;
+    if (d.context !== undefined && d.context > (this.ackedRound.get(message.sender) ?? 0)) {
+      this.ackedRound.set(message.sender, d.context);
+      this.releaseReads(server);
+    }
     if (d.response) {
       // A success without matchIndex (as simpleRaft sends) says nothing
       // certain about what matched: never advance matchIndex on a guess.
@@ -152,6 +164,43 @@ export class Leader extends State {
     return this;
   }
 
+  /**
+   * Thesis §6.4: (1) the read index is our commitIndex, once an entry of our
+   * term is committed (the no-op of §8); (2) confirm we are still leader by a
+   * round of heartbeats acknowledged by a majority; (3) the read is served
+   * once the state machine has applied the read index (the driver waits).
+   */
+  override onReadIndex(server: Server, context: string, from: NodeId | null): ReadResult {
+    this.readRound++;
+    this.pendingReads.push({ context, from, round: this.readRound });
+    if (server.peers.length === 0) this.releaseReads(server);
+    else for (const peer of server.peers) this.sendHeartbeat(server, peer);
+    return { kind: 'pending' };
+  }
+
+  private releaseReads(server: Server): void {
+    if (this.pendingReads.length === 0) return;
+    // §6.4 step 1: wait until an entry of our own term is committed.
+    if (server.log.term(server.log.committed) !== server.currentTerm) return;
+    const rounds = [this.readRound, ...server.peers.map((p) => this.ackedRound.get(p) ?? 0)].sort((a, b) => b - a);
+    const confirmed = server.bugs.readsWithoutQuorum ? this.readRound : rounds[server.quorum() - 1];
+    const index = server.log.committed;
+    const still: typeof this.pendingReads = [];
+    for (const read of this.pendingReads) {
+      if (read.round > confirmed) still.push(read);
+      else if (read.from === null) server.addReadState(read.context, index);
+      else {
+        server.send({
+          type: MessageType.ReadIndexResponse,
+          receiver: read.from,
+          term: server.currentTerm,
+          data: { context: read.context, index },
+        });
+      }
+    }
+    this.pendingReads = still;
+  }
+
   override beforeReady(server: Server): void {
     if (!this.pendingAppend) return;
     this.pendingAppend = false;
@@ -176,6 +225,7 @@ export class Leader extends State {
     if (n <= server.log.committed) return;
     if (server.log.term(n) !== server.currentTerm && !server.bugs.commitPreviousTermByCount) return;
     server.log.commitTo(n);
+    this.releaseReads(server);
     // Tell followers at once, so they apply without waiting for a heartbeat.
     for (const peer of server.peers) this.sendAppend(server, peer, true);
   }
@@ -244,6 +294,7 @@ export class Leader extends State {
         prevLogTerm: server.log.term(prevLogIndex) ?? 0,
         entries,
         leaderCommit: server.log.committed,
+        context: this.readRound,
       },
     });
   }

@@ -13,16 +13,23 @@ import {
   ResponseMessage,
 } from '../messages';
 import { Role } from '../server/events';
-import type { ProposeResult, Server } from '../server/server';
+import { NodeId } from '../messages';
+import type { ProposeResult, ReadResult, Server } from '../server/server';
 
 export abstract class State {
   abstract readonly role: Role;
 
   /** simpleRaft's on_message: term rules, then dispatch. Returns the next state. */
   onMessage(server: Server, message: Message): State {
-    // A forwarded client command is not a Raft RPC: its term carries no claim
-    // to leadership, so the term rules below do not apply to it.
-    if (message.type === MessageType.ClientCommand) return this.onClientCommandMessage(server, message);
+    // Forwarded client commands and reads are not Raft RPCs: their term
+    // carries no claim to leadership, so the term rules below do not apply.
+    if (
+      message.type === MessageType.ClientCommand ||
+      message.type === MessageType.ReadIndex ||
+      message.type === MessageType.ReadIndexResponse
+    ) {
+      return this.dispatch(server, message);
+    }
 
     if (message.term > server.currentTerm) {
       // §5.1, Figure 2 All Servers: "If RPC request or response contains term
@@ -49,6 +56,13 @@ export abstract class State {
         return this.onResponseReceived(server, message);
       case MessageType.ClientCommand:
         return this.onClientCommandMessage(server, message);
+      case MessageType.ReadIndex:
+        this.onReadIndex(server, message.data.context, message.sender);
+        return this;
+      case MessageType.ReadIndexResponse:
+        // The leader confirmed `index` with a majority after our request left.
+        server.addReadState(message.data.context, message.data.index);
+        return this;
     }
   }
 
@@ -110,6 +124,20 @@ export abstract class State {
     // Not the leader (any more): drop it; the client's retry finds the leader.
     server.emit({ kind: 'drop', reason: `client command from ${message.sender}, but we do not lead` });
     return this;
+  }
+
+  /**
+   * A linearizable read (thesis §6.4, ReadIndex), from a local client (from
+   * null) or forwarded by a follower. Only the leader can answer; a follower
+   * forwards a local read to the leader it knows.
+   */
+  onReadIndex(server: Server, context: string, from: NodeId | null): ReadResult {
+    if (from === null && this.role === 'follower' && server.leaderId !== null) {
+      server.send({ type: MessageType.ReadIndex, receiver: server.leaderId, term: server.currentTerm, data: { context } });
+      return { kind: 'forwarded', leader: server.leaderId };
+    }
+    if (from !== null) server.emit({ kind: 'drop', reason: `read request from ${from}, but we do not lead` });
+    return { kind: 'not-leader', leader: server.leaderId };
   }
 
   /** One tick of time. Returns the next state. */
