@@ -32,8 +32,41 @@ export interface NodeStatus {
   peers: { name: NodeId; matchIndex?: number; api?: string }[];
 }
 
+/** What a lease keeper reports on one lease (etcd's LeaseTimeToLiveResponse). */
+export interface LeaseTimeToLive {
+  /** Seconds left (truncated), 0 once expired and waiting for its revoke. */
+  ttl: number;
+  /** The TTL it was granted, in seconds. */
+  grantedTtl: number;
+  /** Its keys, in byte order. */
+  keys: Buffer[];
+}
+
+/**
+ * Client key leases on a node (docs/leases.md). Grant and revoke are ordinary
+ * commands (NodeHandle.propose); keep-alive and time-to-live need the
+ * leader's deadlines and are answered by the leader alone: on any other node
+ * they reject with NotLeaderError (naming the leader when known), and the
+ * API forwards them there.
+ */
+export interface LeaseHandle {
+  /** The smallest TTL the cluster grants, in seconds; a smaller request is raised to it (as etcd). */
+  readonly minTtlSeconds: number;
+  /**
+   * Renew lease `id`: resolves with its TTL in seconds once renewed, or null
+   * if there is no such lease (never granted, revoked, or expired).
+   */
+  keepAlive(id: bigint): Promise<number | null>;
+  /** The lease's remaining and granted TTL and keys, or null if there is no such lease. */
+  timeToLive(id: bigint): Promise<LeaseTimeToLive | null>;
+  /** Every lease ID in this node's applied state, ascending (linearize with readBarrier() first). */
+  list(): bigint[];
+}
+
 export interface NodeHandle {
   readonly name: NodeId;
+  /** Present when the node keeps client key leases. */
+  readonly leases?: LeaseHandle;
   /**
    * Propose a state machine command. Resolves with what the state machine's
    * apply() returned for it, once the entry is committed and applied on THIS

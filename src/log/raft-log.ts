@@ -9,9 +9,15 @@
 //
 // The log never truncates entries on its own: only append() after a real
 // conflict (§5.3) replaces a suffix, and it refuses to replace committed ones.
+//
+// Log compaction (§7): storage may start after a snapshot, so firstIndex() can
+// be above 1 and term(firstIndex()-1) is the snapshot's last included term. A
+// snapshot received from the leader waits here as `pendingSnapshot` (etcd's
+// unstable snapshot) until the driver has saved it and restored the state
+// machine from it; meanwhile the log is empty up to and including its index.
 
 import { Storage } from './storage';
-import { LogEntry } from './types';
+import { LogEntry, Snapshot } from './types';
 
 export class RaftLog {
   /** Figure 2 commitIndex: highest index known to be committed. */
@@ -20,33 +26,41 @@ export class RaftLog {
   applied: number;
   private unstableOffset: number;
   private unstableEntries: LogEntry[] = [];
+  /** §7, Figure 13: a snapshot from the leader, not yet saved and applied by the driver. */
+  private pendingSnap: Snapshot | null = null;
 
   constructor(readonly storage: Storage) {
-    this.committed = storage.hardState().commitIndex;
+    // §7: a snapshot holds only committed entries, so its index is committed
+    // even if the hard state saved with it says less.
+    this.committed = Math.max(storage.hardState().commitIndex, storage.firstIndex() - 1);
     // A restarted node applies again from the start of what it holds: the
-    // state machine (in memory) was lost with the crash.
+    // state machine (in memory) was lost with the crash, and the driver
+    // restores it from the latest snapshot, which covers up to firstIndex-1.
     this.applied = storage.firstIndex() - 1;
     this.unstableOffset = storage.lastIndex() + 1;
   }
 
   firstIndex(): number {
-    return this.storage.firstIndex();
+    return this.pendingSnap ? this.pendingSnap.index + 1 : this.storage.firstIndex();
   }
 
   lastIndex(): number {
-    return this.unstableEntries.length > 0
-      ? this.unstableOffset + this.unstableEntries.length - 1
-      : this.storage.lastIndex();
+    if (this.unstableEntries.length > 0) return this.unstableOffset + this.unstableEntries.length - 1;
+    return this.pendingSnap ? this.pendingSnap.index : this.storage.lastIndex();
   }
 
   lastTerm(): number {
     return this.term(this.lastIndex()) ?? 0;
   }
 
-  /** Term of entry i; 0 for index 0; undefined when i is past the end. */
+  /**
+   * Term of entry i; 0 for index 0; undefined when i is past the end or was
+   * compacted away (§7: only the last included index keeps its term).
+   */
   term(i: number): number | undefined {
     if (i === 0) return 0;
     if (i > this.lastIndex() || i < this.firstIndex() - 1) return undefined;
+    if (this.pendingSnap && i === this.pendingSnap.index) return this.pendingSnap.term;
     if (i >= this.unstableOffset) return this.unstableEntries[i - this.unstableOffset].term;
     return this.storage.term(i);
   }
@@ -129,13 +143,18 @@ export class RaftLog {
     }
   }
 
-  /** Entries committed but not yet applied: (applied, committed]. */
+  /**
+   * Entries committed but not yet applied: (applied, committed]. None while a
+   * snapshot waits to be installed: the state machine must first be reset
+   * from it (Figure 13 receiver 8), and the entries after it follow.
+   */
   nextCommittedEntries(): LogEntry[] {
+    if (this.pendingSnap) return [];
     return this.slice(this.applied + 1, this.committed + 1);
   }
 
   hasNextCommittedEntries(): boolean {
-    return this.committed > this.applied;
+    return this.pendingSnap === null && this.committed > this.applied;
   }
 
   appliedTo(i: number): void {
@@ -169,5 +188,57 @@ export class RaftLog {
   /** Highest index that is in stable storage (and so may count toward a majority). */
   stableLastIndex(): number {
     return this.unstableOffset - 1;
+  }
+
+  // ---- Snapshots (§7) ---------------------------------------------------------
+
+  /**
+   * Figure 13 InstallSnapshot receiver 7-8: the leader's snapshot replaces our
+   * entire log. Call only when the log does not already hold the snapshot's
+   * last entry (receiver 6 keeps the log instead) and the snapshot is beyond
+   * commitIndex, so nothing committed is lost. The driver saves it and resets
+   * the state machine from it (Ready.snapshot), then advance() calls
+   * snapshotApplied().
+   */
+  restore(snapshot: Snapshot): void {
+    if (snapshot.index <= this.committed) {
+      throw new Error(`snapshot at ${snapshot.index} is not beyond commitIndex ${this.committed}`);
+    }
+    this.pendingSnap = snapshot;
+    this.unstableEntries = [];
+    this.unstableOffset = snapshot.index + 1;
+    this.committed = snapshot.index;
+  }
+
+  /** The snapshot waiting for the driver, if any. */
+  pendingSnapshot(): Snapshot | null {
+    return this.pendingSnap;
+  }
+
+  /** The driver saved the pending snapshot and restored the state machine from it. */
+  snapshotApplied(index: number): void {
+    if (this.pendingSnap === null || this.pendingSnap.index !== index) return;
+    this.pendingSnap = null;
+    // Invariant: applied <= committed; the snapshot's index is committed.
+    this.applied = Math.max(this.applied, index);
+  }
+
+  /** The latest snapshot: the one to send a follower that needs compacted entries (§7). */
+  snapshot(): Snapshot | null {
+    return this.pendingSnap ?? this.storage.snapshot();
+  }
+
+  /**
+   * §7: "Each server takes snapshots independently, covering just the
+   * committed entries in its log." Only applied entries may be covered (the
+   * state machine's state must include them) and only stable ones (storage
+   * holds them). The write itself goes to storage; called from the driver
+   * through Server.compact.
+   */
+  compact(index: number, data: Uint8Array): Snapshot {
+    if (index > this.applied) throw new Error(`cannot snapshot at ${index}: only ${this.applied} applied`);
+    if (index > this.stableLastIndex()) throw new Error(`cannot snapshot at ${index}: only ${this.stableLastIndex()} stable`);
+    if (this.pendingSnap) throw new Error('cannot snapshot while a received snapshot waits to be installed');
+    return this.storage.createSnapshot(index, data);
   }
 }

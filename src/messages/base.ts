@@ -14,6 +14,8 @@ export enum MessageType {
   RequestVote = 1,
   RequestVoteResponse = 2,
   Response = 3,
+  /** Ours: §7, Figure 13 InstallSnapshot, one chunk of a snapshot. */
+  InstallSnapshot = 4,
   /** Ours: a follower forwards a client command to the leader (etcd's MsgProp). */
   ClientCommand = 5,
   /** Ours: a follower asks the leader for a read index (thesis §6.4). */

@@ -7,6 +7,7 @@
 // half-valid message. The format is written down in docs/wire-format.md.
 
 import { AppendEntriesData } from './append-entries';
+import { InstallSnapshotData } from './install-snapshot';
 import { MessageType, NodeId, WireEntry } from './base';
 import { Message } from './index';
 import { RequestVoteData, RequestVoteResponseData } from './request-vote';
@@ -52,7 +53,11 @@ const DATA_KEYS: Record<MessageType, { required: string[]; optional: string[] }>
   [MessageType.RequestVoteResponse]: { required: ['response'], optional: [] },
   [MessageType.Response]: {
     required: ['response', 'currentTerm'],
-    optional: ['matchIndex', 'conflictIndex', 'conflictTerm', 'context'],
+    optional: ['matchIndex', 'conflictIndex', 'conflictTerm', 'context', 'snapshotOffset'],
+  },
+  [MessageType.InstallSnapshot]: {
+    required: ['leaderId', 'lastIncludedIndex', 'lastIncludedTerm', 'offset', 'data', 'done'],
+    optional: [],
   },
   [MessageType.ClientCommand]: { required: ['value'], optional: [] },
   [MessageType.ReadIndex]: { required: ['context'], optional: [] },
@@ -97,7 +102,11 @@ export function decodeMessage(input: string | Uint8Array, maxBytes = MAX_MESSAGE
   if (size > maxBytes) throw new CodecError('too-large', '$', `${size} bytes > limit ${maxBytes}`);
   let text: string;
   try {
-    text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input);
+    // ignoreBOM keeps a leading byte order mark in the text, so JSON.parse
+    // refuses it as it does in a string input (RFC 8259 §8.1: senders must not
+    // add one). Without it, bytes with a BOM passed and the same text failed.
+    text =
+      typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(input);
   } catch {
     throw new CodecError('bad-json', '$', 'not valid UTF-8');
   }
@@ -136,7 +145,7 @@ export function validateMessage(raw: unknown): Message {
   if (typeof type !== 'number' || !(type in DATA_KEYS)) {
     throw new CodecError('unknown-type', '$.type', `unknown message type ${JSON.stringify(type)}`);
   }
-  const mtype = type as MessageType;
+  const mtype = zero(type) as MessageType;
   const sender = nodeId(env.sender, '$.sender');
   const receiver = env.receiver === null ? null : nodeId(env.receiver, '$.receiver');
   const term = index(env.term, '$.term');
@@ -183,6 +192,18 @@ function decodeData(type: MessageType, d: Record<string, unknown>): Message['dat
       if (d.conflictIndex !== undefined) data.conflictIndex = index(d.conflictIndex, '$.data.conflictIndex');
       if (d.conflictTerm !== undefined) data.conflictTerm = index(d.conflictTerm, '$.data.conflictTerm');
       if (d.context !== undefined) data.context = index(d.context, '$.data.context');
+      if (d.snapshotOffset !== undefined) data.snapshotOffset = index(d.snapshotOffset, '$.data.snapshotOffset');
+      return data;
+    }
+    case MessageType.InstallSnapshot: {
+      const data: InstallSnapshotData = {
+        leaderId: nodeId(d.leaderId, '$.data.leaderId'),
+        lastIncludedIndex: index(d.lastIncludedIndex, '$.data.lastIncludedIndex'),
+        lastIncludedTerm: index(d.lastIncludedTerm, '$.data.lastIncludedTerm'),
+        offset: index(d.offset, '$.data.offset'),
+        data: base64(d.data, '$.data.data'),
+        done: bool(d.done, '$.data.done'),
+      };
       return data;
     }
     case MessageType.ClientCommand:
@@ -219,14 +240,23 @@ function index(v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
     throw new CodecError('bad-field', field, 'expected a non-negative integer');
   }
-  return v;
+  return zero(v);
 }
 
 function nonNegativeNumber(v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
     throw new CodecError('bad-field', field, 'expected a non-negative number');
   }
-  return v;
+  return zero(v);
+}
+
+/**
+ * JSON "-0" parses to -0, which passes every check above (-0 < 0 is false)
+ * but encodes as "0". We read it as 0, so a decoded message equals the
+ * decoding of its own encoding.
+ */
+function zero(v: number): number {
+  return v === 0 ? 0 : v;
 }
 
 function bool(v: unknown, field: string): boolean {
@@ -239,6 +269,21 @@ export function nodeId(v: unknown, field: string): NodeId {
   if (typeof v === 'number') return index(v, field);
   if (typeof v !== 'string' || v.length === 0 || v.length > MAX_NODE_NAME_LENGTH || /[\x00-\x1f\x7f]/.test(v)) {
     throw new CodecError('bad-field', field, `expected a node name (1-${MAX_NODE_NAME_LENGTH} printable characters or an integer)`);
+  }
+  return v;
+}
+
+/**
+ * Standard base64 (RFC 4648 §4) with padding, in canonical form: decoding
+ * then encoding gives the same text, so no two strings carry the same bytes
+ * and nothing is silently skipped by a lenient decoder.
+ */
+function base64(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) {
+    throw new CodecError('bad-field', field, 'expected standard base64 with padding');
+  }
+  if (Buffer.from(v, 'base64').toString('base64') !== v) {
+    throw new CodecError('bad-field', field, 'base64 not in canonical form');
   }
   return v;
 }
@@ -266,7 +311,7 @@ function jsonValue(v: unknown, field: string, depth: number): unknown {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new CodecError('bad-field', field, 'non-finite number');
-    return v;
+    return zero(v);
   }
   if (Array.isArray(v)) return v.map((x, i) => jsonValue(x, `${field}[${i}]`, depth + 1));
   if (typeof v === 'object') {

@@ -4,9 +4,11 @@ export * from './request-vote';
 export * from './response';
 export * from './client-command';
 export * from './read-index';
+export * from './install-snapshot';
 
 import { AppendEntriesMessage } from './append-entries';
 import { ClientCommandMessage } from './client-command';
+import { InstallSnapshotMessage } from './install-snapshot';
 import { ReadIndexMessage, ReadIndexResponseMessage } from './read-index';
 import { RequestVoteMessage, RequestVoteResponseMessage } from './request-vote';
 import { ResponseMessage } from './response';
@@ -19,4 +21,5 @@ export type Message =
   | ResponseMessage
   | ClientCommandMessage
   | ReadIndexMessage
-  | ReadIndexResponseMessage;
+  | ReadIndexResponseMessage
+  | InstallSnapshotMessage;

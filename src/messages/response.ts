@@ -26,6 +26,13 @@ export interface ResponseData {
    */
   conflictIndex?: number;
   conflictTerm?: number;
+  /**
+   * Reply to an InstallSnapshot chunk that did not finish the snapshot (§7,
+   * Figure 13 receiver 4, "reply and wait for more data chunks"): how many
+   * bytes of the leader's snapshot the follower now holds, in order. The
+   * leader sends the next chunk from this offset; 0 means start again.
+   */
+  snapshotOffset?: number;
   /** The AppendEntries' `context`, echoed (ReadIndex, thesis §6.4). */
   context?: number;
 }

@@ -26,6 +26,11 @@ export interface Bugs {
   truncateOnStaleAppend: boolean;
   /** Leader answers ReadIndex without a majority confirming it still leads (thesis §6.4). */
   readsWithoutQuorum: boolean;
+  /**
+   * Servers grant votes even right after hearing from a leader (no §4.2.3
+   * rule), while the leader still serves lease reads: the lease is unsound.
+   */
+  leaseWithoutVoteRule: boolean;
 }
 
 export const NO_BUGS: Bugs = {
@@ -35,9 +40,18 @@ export const NO_BUGS: Bugs = {
   followerCommitsOnArrival: false,
   truncateOnStaleAppend: false,
   readsWithoutQuorum: false,
+  leaseWithoutVoteRule: false,
 };
 
 export type InitialState = 'follower' | 'candidate';
+
+/**
+ * How a leader confirms it may serve a linearizable read (thesis §6.4):
+ * 'index' asks a majority each time (ReadIndex, the default); 'lease' trusts
+ * a majority's recent heartbeat acknowledgements for one election timeout
+ * less a clock-drift bound, and needs checkQuorum.
+ */
+export type ReadMode = 'index' | 'lease';
 
 export interface ServerConfig {
   /** This node's name. */
@@ -63,6 +77,18 @@ export interface ServerConfig {
   maxEntriesPerAppend?: number;
   /** Most AppendEntries with entries in flight to one follower (pipelining). */
   maxInflight?: number;
+  /** Largest chunk of a snapshot in one InstallSnapshot message, in bytes (§7; default 64 KiB). */
+  maxSnapshotChunkBytes?: number;
+  /**
+   * etcd's CheckQuorum (thesis §6.2): a leader that has not heard from a
+   * majority within an election timeout steps down; and a server that heard
+   * from a leader within the minimum election timeout ignores RequestVote of
+   * a higher term (thesis §4.2.3). Default true.
+   */
+  checkQuorum?: boolean;
+  readMode?: ReadMode;
+  /** The clock-drift bound taken off a leader lease, in ticks (default electionTicks / 10). */
+  leaseDriftTicks?: number;
   /** Receives one event per protocol step that matters to a reader of the logs. */
   onEvent?: (e: RaftEvent) => void;
   bugs?: Partial<Bugs>;

@@ -1,5 +1,5 @@
 import { Message, NodeId } from '../messages';
-import { HardState, LogEntry } from '../log/types';
+import { HardState, LogEntry, Snapshot } from '../log/types';
 import { Role } from './events';
 
 /** Volatile facts about the node a driver may show (not persisted). */
@@ -18,8 +18,11 @@ export interface ReadState {
 /**
  * Everything the protocol core wants done, handed to the driver as one batch
  * (etcd raft's Ready). The driver must, in this order:
- *   1. persist `hardState` (if not null) and `entries` to stable storage
+ *   1. persist `snapshot` (if not null), `entries` and `hardState` (if not
+ *      null) to stable storage, in that order, with one sync: storage.save()
  *      (entries[0].index may be <= the stored last index: replace from there);
+ *      if `snapshot` is set, reset the state machine from snapshot.data
+ *      (§7, Figure 13 InstallSnapshot receiver 8);
  *   2. send `messages` (they may promise what step 1 wrote: §5.1, thesis §3.8);
  *   3. apply `committedEntries` to the state machine, in order, then serve
  *      the reads in `readStates` whose index is applied;
@@ -32,4 +35,10 @@ export interface Ready {
   messages: Message[];
   committedEntries: LogEntry[];
   readStates: ReadState[];
+  /**
+   * A snapshot received from the leader (§7) that replaces the whole log and
+   * the state machine's state. When set, committedEntries is empty: entries
+   * after the snapshot are applied in later Readys.
+   */
+  snapshot: Snapshot | null;
 }

@@ -10,12 +10,12 @@
 
 import { Message, NodeId } from '../messages';
 import { RaftLog } from '../log/raft-log';
-import { HardState, sameHardState } from '../log/types';
+import { HardState, sameHardState, Snapshot } from '../log/types';
 import { Candidate } from '../states/candidate';
 import { Follower } from '../states/follower';
 import { Leader } from '../states/leader';
 import { State } from '../states/state';
-import { Bugs, NO_BUGS, ServerConfig } from './config';
+import { Bugs, NO_BUGS, ReadMode, ServerConfig } from './config';
 import { RaftEvent } from './events';
 import { ReadState, Ready, SoftState } from './ready';
 
@@ -41,6 +41,11 @@ export class Server {
   readonly heartbeatTicks: number;
   readonly maxEntriesPerAppend: number;
   readonly maxInflight: number;
+  readonly maxSnapshotChunkBytes: number;
+  readonly electionTicks: number;
+  readonly checkQuorum: boolean;
+  readonly readMode: ReadMode;
+  readonly leaseDriftTicks: number;
 
   // Persistent state on all servers (Figure 2), saved through Ready.hardState
   // and Ready.entries before any message that depends on it is sent.
@@ -72,6 +77,14 @@ export class Server {
     this.heartbeatTicks = config.heartbeatTicks;
     this.maxEntriesPerAppend = config.maxEntriesPerAppend ?? 256;
     this.maxInflight = config.maxInflight ?? 64;
+    this.maxSnapshotChunkBytes = config.maxSnapshotChunkBytes ?? 64 * 1024;
+    if (!(this.maxSnapshotChunkBytes >= 1)) throw new Error('maxSnapshotChunkBytes must be at least 1');
+    this.electionTicks = config.electionTicks;
+    this.checkQuorum = config.checkQuorum ?? true;
+    this.readMode = config.readMode ?? 'index';
+    this.leaseDriftTicks = config.leaseDriftTicks ?? Math.ceil(config.electionTicks / 10);
+    if (this.readMode === 'lease' && !this.checkQuorum) throw new Error('readMode lease needs checkQuorum');
+    if (this.leaseDriftTicks >= config.electionTicks) throw new Error('leaseDriftTicks must be below electionTicks');
     const hs = config.storage.hardState();
     this.term = hs.currentTerm;
     this.vote = hs.votedFor;
@@ -80,7 +93,9 @@ export class Server {
     this.lastReportedCommit = this.log.committed;
     // Every server starts as a follower (§5.2); simpleRaft's 'candidate'
     // initial state campaigns at the first tick instead of waiting.
-    this.state = new Follower(this, config.initialState === 'candidate' ? 0 : undefined);
+    const follower = new Follower(this, config.initialState === 'candidate' ? 0 : undefined);
+    follower.justStarted = true;
+    this.state = follower;
   }
 
   // ---- Figure 2 persistent state, read by the states ----------------------
@@ -218,6 +233,7 @@ export class Server {
     return (
       this.outbox.length > 0 ||
       this.readStates.length > 0 ||
+      this.log.pendingSnapshot() !== null ||
       this.log.hasUnstable() ||
       this.log.hasNextCommittedEntries() ||
       !sameHardState(this.hardState(), this.persistedHardState)
@@ -239,6 +255,7 @@ export class Server {
       messages: this.outbox,
       committedEntries: this.log.nextCommittedEntries(),
       readStates: this.readStates,
+      snapshot: this.log.pendingSnapshot(),
     };
     this.outbox = [];
     this.readStates = [];
@@ -247,6 +264,8 @@ export class Server {
 
   /** The driver persisted, sent and applied everything in `rd`. */
   advance(rd: Ready): void {
+    // §7: the snapshot was saved and the state machine reset from it.
+    if (rd.snapshot) this.log.snapshotApplied(rd.snapshot.index);
     if (rd.hardState) this.persistedHardState = rd.hardState;
     const last = rd.entries[rd.entries.length - 1];
     if (last) this.log.stableTo(last.index, last.term);
@@ -254,6 +273,20 @@ export class Server {
     if (applied) this.log.appliedTo(applied.index);
     // The leader counts itself toward a majority only for what is now stable.
     this.state.onPersisted(this);
+  }
+
+  /**
+   * Log compaction (§7): the driver's state machine, having applied entries
+   * up to `index`, serialized itself as `data`; save it as a snapshot and
+   * discard the log prefix it covers. Call between advance() and the next
+   * ready(), with index <= log.applied (usually exactly log.applied). The
+   * write goes to the storage the driver gave us; the core decides only
+   * whether it is allowed. Returns the snapshot, or null if `index` is
+   * already covered by one.
+   */
+  compact(index: number, data: Uint8Array): Snapshot | null {
+    if (index <= this.log.firstIndex() - 1) return null;
+    return this.log.compact(index, data);
   }
 
   /** A snapshot of the node's state for status pages and tests. */

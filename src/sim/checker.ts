@@ -1,5 +1,8 @@
 // Safety checks for the simulator: the properties of the paper's Figure 3,
-// plus two of our own (commitIndex never goes back; nothing applied twice).
+// plus our own: commitIndex never goes back, nothing applied twice, one vote
+// per server per term (§5.2, which a lost hard state would break), and State
+// Machine Safety for snapshots: a state machine reset from a snapshot (§7)
+// must hold exactly the committed values up to its index.
 // The cluster calls these hooks as things happen, and checkStep() after every
 // simulated step; each check is incremental so thousands of steps stay cheap.
 
@@ -33,6 +36,8 @@ export interface NodeView {
   entry(i: number): LogEntry | undefined;
   lastIndex(): number;
   commitIndex(): number;
+  /** First index still in the log; entries below it were compacted into a snapshot (§7). */
+  firstIndex?(): number;
 }
 
 export class SafetyChecker {
@@ -44,6 +49,7 @@ export class SafetyChecker {
   private readonly lastPersistedCommit = new Map<NodeId, number>();
   private readonly lastApplied = new Map<NodeId, number>();
   private readonly leaders = new Map<NodeId, number>(); // node -> term it currently leads
+  private readonly votes = new Map<string, NodeId>(); // `${voter}@${term}` -> candidate
 
   /** A node is about to persist `entries` (already in its log) and `hs`. */
   onPersist(node: NodeView, entries: LogEntry[], hs: HardState | null, storedTerm: (i: number) => number | undefined): void {
@@ -74,8 +80,12 @@ export class SafetyChecker {
       if (hs.commitIndex < before) {
         throw new SafetyViolation('Monotonic commit', `${node.name} commitIndex went from ${before} back to ${hs.commitIndex}`);
       }
-      this.lastPersistedCommit.set(node.name, hs.commitIndex);
     }
+  }
+
+  /** The node's storage saved `hs` (the write returned: it is durable). */
+  onSaved(node: NodeView, hs: HardState | null): void {
+    if (hs !== null) this.lastPersistedCommit.set(node.name, hs.commitIndex);
   }
 
   /** A node's commitIndex now covers (from, to]; record and cross-check. */
@@ -119,10 +129,50 @@ export class SafetyChecker {
     this.lastApplied.set(node.name, last);
   }
 
-  /** A node restarted: its (in-memory) state machine starts again from nothing. */
-  onRestart(name: NodeId): void {
-    this.lastApplied.delete(name);
+  /**
+   * A node restarted: its (in-memory) state machine starts again from
+   * nothing, or from the snapshot its storage holds (up to `appliedFrom`).
+   */
+  onRestart(name: NodeId, appliedFrom = 0): void {
+    if (appliedFrom > 0) this.lastApplied.set(name, appliedFrom);
+    else this.lastApplied.delete(name);
     this.leaders.delete(name);
+  }
+
+  /**
+   * A node's state machine was reset from a snapshot (§7: installed from the
+   * leader, or loaded at restart) and now holds `values`, the JSON of the
+   * values of entries 1..index in order. State Machine Safety: each must be
+   * the value committed at that index; none missing, none twice.
+   */
+  onSnapshotRestore(name: NodeId, index: number, values: string[]): void {
+    if (values.length !== index) {
+      throw new SafetyViolation('State Machine Safety', `${name} restored a snapshot at ${index} holding ${values.length} values`);
+    }
+    for (let i = 1; i <= index; i++) {
+      const c = this.committed.get(i);
+      if (c === undefined) {
+        throw new SafetyViolation('State Machine Safety', `${name}'s snapshot at ${index} holds entry ${i}, which no node committed`);
+      }
+      if (c.value !== values[i - 1]) {
+        throw new SafetyViolation('State Machine Safety', `${name}'s snapshot holds ${values[i - 1]} at ${i}, but ${c.value} was committed there`);
+      }
+    }
+    this.lastApplied.set(name, index);
+  }
+
+  /**
+   * §5.2: "each server will vote for at most one candidate in a given term".
+   * Seen on the wire, so a vote forgotten across a crash (hard state not
+   * durable before the reply left) shows as a second grant.
+   */
+  onVoteGranted(voter: NodeId, term: number, candidate: NodeId): void {
+    const key = `${voter}@${term}`;
+    const before = this.votes.get(key);
+    if (before === undefined) this.votes.set(key, candidate);
+    else if (before !== candidate) {
+      throw new SafetyViolation('One vote per term', `${voter} voted for ${before} and for ${candidate} in term ${term}`);
+    }
   }
 
   /** After every step: Election Safety and Leader Completeness for new leaders. */
@@ -158,6 +208,9 @@ export class SafetyChecker {
   private requireHolds(leader: NodeId, leaderTerm: number, index: number, term: number, view?: NodeView): void {
     const node = view ?? this.nodeViews.get(leader);
     if (node === undefined) return;
+    // Compacted into the leader's snapshot (§7), whose contents were checked
+    // against the committed values when it was made or installed.
+    if (node.firstIndex !== undefined && index < node.firstIndex()) return;
     if (node.term(index) !== term) {
       throw new SafetyViolation(
         'Leader Completeness',

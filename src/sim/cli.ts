@@ -3,9 +3,13 @@
 // Runs the seeded cluster simulator and prints one line per failing seed with
 // the command that replays it exactly. `--visible` prints every protocol event
 // of a single run, for watching an election and replication happen.
+// `--leases` runs the client key lease simulator instead (src/sim/lease-sim.ts,
+// docs/leases.md), with `--lease-bug` to switch a classic lease bug back on.
 
 import { Command, Option } from 'commander';
+import { LeaseBugs, NO_LEASE_BUGS } from '../kv/lease-keeper';
 import { Bugs, NO_BUGS } from '../server/config';
+import { runLeaseSeed } from './lease-sim';
 import { runSeed } from './runner';
 
 const program = new Command()
@@ -18,7 +22,13 @@ const program = new Command()
   .option('--no-faults', 'no message loss, delay, partitions or crashes')
   .option('--no-liveness', 'skip the heal-and-converge phase')
   .option('--visible', 'print every protocol event')
+  .option('--no-compaction', 'never snapshot or compact logs (§7)')
+  .option('--snapshot-every <n>', 'compact every n applied entries instead of the seed\'s choice', (v) => parseIntArg(v, '--snapshot-every'))
+  .addOption(new Option('--profile <name>', 'default faults, or harsh: aimed at leaders').choices(['default', 'harsh']).default('default'))
+  .addOption(new Option('--read-mode <mode>', 'how leaders confirm linearizable reads').choices(['index', 'lease']).default('index'))
   .addOption(new Option('--bug <name...>', 'switch a classic bug back on (to watch it get caught)').choices(Object.keys(NO_BUGS)))
+  .option('--leases', 'run the client key lease simulator (grant, keep-alive, expiry) instead')
+  .addOption(new Option('--lease-bug <name...>', 'with --leases: switch a classic lease bug back on').choices(Object.keys(NO_LEASE_BUGS)))
   .showHelpAfterError();
 
 function parseIntArg(v: string, flag: string): number {
@@ -45,15 +55,33 @@ const seeds: number[] = opts.seed !== undefined ? [opts.seed] : Array.from({ len
 let failed = 0;
 let runs = 0;
 const started = Date.now();
+const leaseBugs: Partial<LeaseBugs> = {};
+for (const b of (opts.leaseBug as (keyof LeaseBugs)[] | undefined) ?? []) leaseBugs[b] = true;
+
 for (const nodes of sizes) {
   for (const seed of seeds) {
     runs++;
+    if (opts.leases) {
+      const r = runLeaseSeed({ seed, nodes, steps: opts.steps, leaseBugs });
+      const flags = Object.keys(leaseBugs).map((b) => ` --lease-bug ${b}`).join('');
+      if (!r.ok) {
+        failed++;
+        console.log(`FAIL seed ${seed}, ${nodes} nodes: ${r.failure}\n  replay: npm run sim -- --leases --seed ${seed} --nodes ${nodes} --steps ${opts.steps}${flags}`);
+      } else if (seeds.length === 1) {
+        console.log(`ok seed ${seed}, ${nodes} nodes: ${JSON.stringify(r.stats)}`);
+      }
+      continue;
+    }
     const r = runSeed({
       seed,
       nodes,
       steps: opts.steps,
       faults: opts.faults,
       liveness: opts.liveness,
+      readMode: opts.readMode,
+      profile: opts.profile,
+      compaction: opts.compaction,
+      snapshotEvery: opts.snapshotEvery,
       bugs,
       log: opts.visible ? (line) => console.log(line) : undefined,
     });

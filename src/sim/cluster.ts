@@ -2,19 +2,27 @@
 // It drives each Server exactly as the real node does (persist the Ready,
 // send, apply, advance), with MemoryStorage standing in for the disk: a crash
 // throws away the Server and everything unpersisted, a restart builds a new
-// Server on the same storage.
+// Server on the same storage. A StorageProvider may put real FileStorage in
+// its place, with faults injected at every write (test/sim/crash.test.ts).
+//
+// Each node runs a ListStateMachine, or what the `stateMachine` option builds
+// (src/sim/lease-sim.ts runs a KvStore with a Lessor beside the list, so the
+// checks below still see every value). With snapshotEvery set, a node compacts
+// its log (§7) once that many entries were applied since its last snapshot,
+// so lagging followers catch up through InstallSnapshot.
 //
 // The words follow eliben/raft's test harness (crashPeer, restartPeer,
 // checkSingleLeader); advance(ticks) replaces its real sleeps.
 
-import { Message, NodeId } from '../messages';
-import { MemoryStorage } from '../log/storage';
+import { Message, MessageType, NodeId } from '../messages';
+import { MemoryStorage, Storage } from '../log/storage';
 import { LogEntry } from '../log/types';
-import { Bugs } from '../server/config';
+import { Bugs, ReadMode } from '../server/config';
 import { RaftEvent, describeEvent } from '../server/events';
 import { ProposeResult, Server } from '../server/server';
 import { SeededRng } from '../time/rng';
 import { NodeView, SafetyChecker, SafetyViolation } from './checker';
+import { ListStateMachine, SimStateMachine } from './state-machine';
 import { SimNetwork } from './network';
 
 export interface SimOptions {
@@ -24,18 +32,53 @@ export interface SimOptions {
   heartbeatTicks?: number;
   maxEntriesPerAppend?: number;
   maxInflight?: number;
+  readMode?: ReadMode;
   bugs?: Partial<Bugs>;
   /** Print every protocol event (for `npm start` before the real cluster exists). */
   log?: (line: string) => void;
+  /** Compact a node's log once this many entries were applied since its last snapshot (§7); 0: never. */
+  snapshotEvery?: number;
+  maxSnapshotChunkBytes?: number;
+  /** Where nodes keep their "disk"; MemoryStorage per node unless given. */
+  storage?: StorageProvider;
+  /** Builds each incarnation's state machine (a fresh one at every start); ListStateMachine unless given. */
+  stateMachine?: (name: NodeId) => SimStateMachine;
+}
+
+/** Where simulated nodes keep what survives a crash. */
+export interface StorageProvider {
+  /** Open (and recover) a node's storage. Throwing a fault leaves the node down for now. */
+  open(name: NodeId): Storage;
+  /** The node crashed (process death or power loss): what was not durable may be lost. */
+  crash(name: NodeId): void;
+  /** Is `e` an injected storage fault (the node dies) rather than a bug (the run fails)? */
+  isFault(e: unknown): boolean;
+  /** No more faults from now on (the runner's liveness phase). */
+  heal?(): void;
+}
+
+/** The default: one MemoryStorage per node, which a simulated crash leaves intact. */
+export class MemoryStorageProvider implements StorageProvider {
+  private readonly disks = new Map<NodeId, MemoryStorage>();
+  open(name: NodeId): Storage {
+    let s = this.disks.get(name);
+    if (!s) this.disks.set(name, (s = new MemoryStorage()));
+    return s;
+  }
+  crash(): void {}
+  isFault(): boolean {
+    return false;
+  }
 }
 
 interface SimNode {
   name: NodeId;
-  storage: MemoryStorage;
+  storage: Storage | null; // null while crashed
   server: Server | null; // null while crashed
   view: NodeView | null;
   commit: number;
   applied: LogEntry[]; // this incarnation's state machine: everything applied, in order
+  sm: SimStateMachine;
 }
 
 export class SimCluster {
@@ -47,6 +90,13 @@ export class SimCluster {
   readonly heartbeatTicks: number;
   readonly maxEntriesPerAppend: number;
   readonly maxInflight: number;
+  readonly snapshotEvery: number;
+  readonly storageProvider: StorageProvider;
+  /** Snapshots taken (local compaction) and installed (InstallSnapshot), for tests and reports. */
+  snapshotsTaken = 0;
+  snapshotsInstalled = 0;
+  /** Nodes crashed by an injected storage fault. */
+  storageFaults = 0;
   now = 0;
   /** Called for every entry any node applies (the runner tracks commands with it). */
   onApplied: ((node: NodeId, entry: LogEntry) => void) | null = null;
@@ -61,23 +111,50 @@ export class SimCluster {
     // Small batches and windows on some seeds exercise probing and pipelining.
     this.maxEntriesPerAppend = options.maxEntriesPerAppend ?? [4, 64, 256][this.rng.int(0, 3)];
     this.maxInflight = options.maxInflight ?? [1, 4, 64][this.rng.int(0, 3)];
+    this.snapshotEvery = options.snapshotEvery ?? 0;
+    this.storageProvider = options.storage ?? new MemoryStorageProvider();
     for (const name of this.names) {
-      const node: SimNode = { name, storage: new MemoryStorage(), server: null, view: null, commit: 0, applied: [] };
+      const node: SimNode = { name, storage: null, server: null, view: null, commit: 0, applied: [], sm: this.newStateMachine(name) };
       this.nodes.set(name, node);
       this.start(node);
     }
   }
 
-  private start(node: SimNode): void {
+  private newStateMachine(name: NodeId): SimStateMachine {
+    return this.options.stateMachine ? this.options.stateMachine(name) : new ListStateMachine();
+  }
+
+  /** Start a node on what its storage recovered; false if opening the storage failed. */
+  private start(node: SimNode): boolean {
+    let storage: Storage;
+    try {
+      storage = this.storageProvider.open(node.name);
+    } catch (e) {
+      if (!this.storageProvider.isFault(e)) throw e;
+      this.storageFaults++;
+      this.storageProvider.crash(node.name);
+      return false;
+    }
+    node.storage = storage;
+    // §7: "restart = latest snapshot + remaining log": the state machine
+    // starts from the snapshot; the entries after it are applied again.
+    node.sm = this.newStateMachine(node.name);
+    const snap = storage.snapshot();
+    if (snap) {
+      node.sm.restore(snap.data);
+      this.checker.onSnapshotRestore(node.name, snap.index, node.sm.values);
+    }
     const server = new Server({
       name: node.name,
       peers: this.names.filter((n) => n !== node.name),
-      storage: node.storage,
+      storage,
       rng: this.rng.fork(),
       electionTicks: this.electionTicks,
       heartbeatTicks: this.heartbeatTicks,
       maxEntriesPerAppend: this.maxEntriesPerAppend,
       maxInflight: this.maxInflight,
+      maxSnapshotChunkBytes: this.options.maxSnapshotChunkBytes,
+      readMode: this.options.readMode,
       bugs: this.options.bugs,
       onEvent: this.options.log ? (e: RaftEvent) => this.options.log!(`[t=${this.now}] ${node.name}: ${describeEvent(e)}`) : undefined,
     });
@@ -91,8 +168,17 @@ export class SimCluster {
       entry: (i) => server.log.entry(i),
       lastIndex: () => server.log.lastIndex(),
       commitIndex: () => server.log.committed,
+      firstIndex: () => server.log.firstIndex(),
     };
     this.checker.track(node.view);
+    // A commitIndex recovered from disk may never have been reported: the
+    // write that saved it can have been durable and still "failed" (a crash
+    // right after the fsync). Report it now, so what this node applies next
+    // is checked against what was committed.
+    if (server.log.committed > server.log.firstIndex() - 1) {
+      this.checker.onCommit(node.view, server.log.firstIndex() - 1, server.log.committed);
+    }
+    return true;
   }
 
   // ---- Harness verbs ---------------------------------------------------------
@@ -114,15 +200,49 @@ export class SimCluster {
   /** Lose power: everything not persisted is gone. */
   crashPeer(name: NodeId): void {
     const node = this.nodes.get(name)!;
+    if (node.server) this.storageProvider.crash(name);
+    this.paused.delete(name);
     node.server = null;
     node.view = null;
+    node.storage = null;
   }
 
-  restartPeer(name: NodeId): void {
+  /**
+   * Stop a node's process without killing it (SIGSTOP, a long GC pause, a
+   * disk stall): it neither ticks nor handles messages; what arrives waits.
+   * It keeps its state and, when resumed, still believes what it believed.
+   */
+  pausePeer(name: NodeId): void {
+    if (this.isUp(name) && !this.paused.has(name)) this.paused.set(name, []);
+  }
+
+  /** Let a paused node run again: what arrived meanwhile is delivered at the next step, in order. */
+  resumePeer(name: NodeId): void {
+    const held = this.paused.get(name);
+    if (!held) return;
+    this.paused.delete(name);
+    for (const message of held) this.heldForDelivery.push({ to: name, message });
+  }
+
+  isPaused(name: NodeId): boolean {
+    return this.paused.has(name);
+  }
+
+  /** Paused nodes and the messages that arrived for them. */
+  private readonly paused = new Map<NodeId, Message[]>();
+  private heldForDelivery: { to: NodeId; message: Message }[] = [];
+
+  /** Start a crashed node again; false if its storage could not be opened (it stays down). */
+  restartPeer(name: NodeId): boolean {
     const node = this.nodes.get(name)!;
-    if (node.server) return;
+    if (node.server) return true;
     this.checker.onRestart(name);
-    this.start(node);
+    return this.start(node);
+  }
+
+  /** The state machine of a node's current incarnation. */
+  stateMachine(name: NodeId): SimStateMachine {
+    return this.nodes.get(name)!.sm;
   }
 
   /** Entries this node's state machine has applied since it last started. */
@@ -177,9 +297,12 @@ export class SimCluster {
   /** One step: deliver what is due, tick every live node, check safety. */
   step(): void {
     this.now++;
+    const held = this.heldForDelivery;
+    this.heldForDelivery = [];
+    for (const { to, message } of held) this.deliver(to, message);
     for (const { to, message } of this.network.due(this.now)) this.deliver(to, message);
     for (const node of this.nodes.values()) {
-      if (!node.server) continue;
+      if (!node.server || this.paused.has(node.name)) continue;
       node.server.tick();
       this.processReady(node);
     }
@@ -202,6 +325,11 @@ export class SimCluster {
   private deliver(to: NodeId, message: Message): void {
     const node = this.nodes.get(to);
     if (!node?.server) return;
+    const held = this.paused.get(to);
+    if (held) {
+      held.push(message);
+      return;
+    }
     node.server.step(message);
     this.processReady(node);
     this.checker.checkStep(this.views());
@@ -213,15 +341,38 @@ export class SimCluster {
     return out;
   }
 
-  /** The driver loop of design.md: persist, send, apply, advance. */
+  /**
+   * The driver loop of design.md: persist, send, apply, advance; then
+   * compact if due. A storage fault kills the node on the spot, as a failed
+   * write or fsync must stop a real one: nothing of that Ready is sent.
+   */
   private processReady(node: SimNode): void {
+    try {
+      this.drive(node);
+    } catch (e) {
+      if (!this.storageProvider.isFault(e)) throw e;
+      this.storageFaults++;
+      this.crashPeer(node.name);
+    }
+  }
+
+  private drive(node: SimNode): void {
     const server = node.server!;
     const view = node.view!;
+    const storage = node.storage!;
     while (server.hasReady()) {
       const rd = server.ready();
-      this.checker.onPersist(view, rd.entries, rd.hardState, (i) => (i <= node.storage.lastIndex() ? node.storage.term(i) : undefined));
-      if (rd.hardState) node.storage.setHardState(rd.hardState);
-      node.storage.append(rd.entries);
+      const stored = (i: number) => (i >= storage.firstIndex() && i <= storage.lastIndex() ? storage.term(i) : undefined);
+      this.checker.onPersist(view, rd.entries, rd.hardState, stored);
+      storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+      this.checker.onSaved(view, rd.hardState);
+      if (rd.snapshot) {
+        // §7, Figure 13 receiver 8: reset the state machine from the snapshot.
+        node.sm.restore(rd.snapshot.data);
+        this.checker.onSnapshotRestore(node.name, rd.snapshot.index, node.sm.values);
+        node.commit = Math.max(node.commit, rd.snapshot.index);
+        this.snapshotsInstalled++;
+      }
       if (server.log.committed > node.commit) {
         this.checker.onCommit(view, node.commit, server.log.committed);
         node.commit = server.log.committed;
@@ -233,11 +384,23 @@ export class SimCluster {
         }
         this.readsServed.set(rs.context, rs.index);
       }
-      for (const m of rd.messages) this.network.send({ ...m, timestamp: Math.floor(this.now / 100) }, this.now);
+      for (const m of rd.messages) {
+        if (m.type === MessageType.RequestVoteResponse && m.data.response && m.receiver !== null) {
+          this.checker.onVoteGranted(node.name, m.term, m.receiver);
+        }
+        this.network.send({ ...m, timestamp: Math.floor(this.now / 100) }, this.now);
+      }
       this.checker.onApply(view, rd.committedEntries);
+      for (const e of rd.committedEntries) node.sm.apply(e);
       node.applied.push(...rd.committedEntries);
       if (this.onApplied) for (const e of rd.committedEntries) this.onApplied(node.name, e);
       server.advance(rd);
+      // §7: "Each server takes snapshots independently, covering just the
+      // committed entries in its log", here every snapshotEvery entries.
+      const applied = server.log.applied;
+      if (this.snapshotEvery > 0 && applied - (server.log.firstIndex() - 1) >= this.snapshotEvery) {
+        if (server.compact(applied, node.sm.snapshot())) this.snapshotsTaken++;
+      }
     }
   }
 }

@@ -29,6 +29,8 @@ export class SimNetwork {
   private seq = 0;
   sent = 0;
   dropped = 0;
+  /** Tests may drop chosen messages: return false to lose `message` on its way to `to`. */
+  filter: ((message: Message, to: NodeId) => boolean) | null = null;
 
   constructor(
     private readonly rng: SeededRng,
@@ -39,6 +41,10 @@ export class SimNetwork {
     const targets = message.receiver === null ? this.members.filter((m) => m !== message.sender) : [message.receiver];
     for (const to of targets) {
       this.sent++;
+      if (this.filter && !this.filter(message, to)) {
+        this.dropped++;
+        continue;
+      }
       if (this.rng.chance(this.faults.dropRate)) {
         this.dropped++;
         continue;

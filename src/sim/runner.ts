@@ -4,9 +4,10 @@
 // election timeouts and every command still pending to commit.
 
 import { NodeId } from '../messages';
-import { Bugs } from '../server/config';
+import { Bugs, ReadMode } from '../server/config';
+import { SeededRng } from '../time/rng';
 import { SafetyViolation } from './checker';
-import { SimCluster } from './cluster';
+import { SimCluster, StorageProvider } from './cluster';
 
 export interface RunOptions {
   seed: number;
@@ -14,8 +15,24 @@ export interface RunOptions {
   steps: number;
   faults?: boolean;
   liveness?: boolean;
+  readMode?: ReadMode;
+  /**
+   * 'harsh' aims faults at leaders: cut off right after appending a command
+   * or advancing commitIndex, with an idle client, so the rare schedules of
+   * Figure 8 and stale reads come up within a few hundred seeds.
+   */
+  profile?: 'default' | 'harsh';
   bugs?: Partial<Bugs>;
   log?: (line: string) => void;
+  /**
+   * Log compaction (§7), on by default: each seed picks how often nodes
+   * snapshot (sometimes never) and the InstallSnapshot chunk size.
+   */
+  compaction?: boolean;
+  /** Override the seed's choice: compact every this many applied entries (0: never). */
+  snapshotEvery?: number;
+  /** Storage for the nodes (test/sim/crash.test.ts: FileStorage with injected faults). */
+  storage?: StorageProvider;
 }
 
 export interface RunResult {
@@ -24,7 +41,18 @@ export interface RunResult {
   failure?: string;
   /** The command that replays this run exactly. */
   replay: string;
-  stats: { committed: number; reads: number; proposed: number; elections: number; messages: number; dropped: number; ticks: number };
+  stats: {
+    committed: number;
+    reads: number;
+    proposed: number;
+    elections: number;
+    messages: number;
+    dropped: number;
+    ticks: number;
+    snapshotsTaken: number;
+    snapshotsInstalled: number;
+    storageFaults: number;
+  };
 }
 
 export function replayCommand(o: RunOptions): string {
@@ -32,11 +60,25 @@ export function replayCommand(o: RunOptions): string {
     .filter(([, on]) => on)
     .map(([b]) => ` --bug ${b}`)
     .join('');
-  return `npm run sim -- --seed ${o.seed} --nodes ${o.nodes} --steps ${o.steps}${o.faults === false ? ' --no-faults' : ''}${o.liveness === false ? ' --no-liveness' : ''}${bugs}`;
+  return `npm run sim -- --seed ${o.seed} --nodes ${o.nodes} --steps ${o.steps}${o.faults === false ? ' --no-faults' : ''}${o.liveness === false ? ' --no-liveness' : ''}${o.readMode === 'lease' ? ' --read-mode lease' : ''}${o.profile === 'harsh' ? ' --profile harsh' : ''}${o.compaction === false ? ' --no-compaction' : ''}${o.snapshotEvery !== undefined ? ` --snapshot-every ${o.snapshotEvery}` : ''}${bugs}`;
 }
 
 export function runSeed(o: RunOptions): RunResult {
-  const c = new SimCluster({ nodes: o.nodes, seed: o.seed, bugs: o.bugs, log: o.log });
+  // Compaction settings come from their own stream, so they leave the
+  // cluster's random choices (and so every older seed's schedule) as they were.
+  const crng = new SeededRng((o.seed * 2654435761) ^ 0x5eed);
+  const seedSnapshotEvery = [0, 3, 10, 40][crng.int(0, 4)];
+  const chunkBytes = [16, 200, 64 * 1024][crng.int(0, 3)];
+  const c = new SimCluster({
+    nodes: o.nodes,
+    seed: o.seed,
+    bugs: o.bugs,
+    log: o.log,
+    readMode: o.readMode,
+    snapshotEvery: o.compaction === false ? 0 : (o.snapshotEvery ?? seedSnapshotEvery),
+    maxSnapshotChunkBytes: chunkBytes,
+    storage: o.storage,
+  });
   const rng = c.rng.fork();
   const faults = o.faults !== false;
   const pending = new Map<number, number>(); // command id -> last time it was offered
@@ -49,12 +91,17 @@ export function runSeed(o: RunOptions): RunResult {
   };
   let lastLeader: NodeId | null = null;
 
+  let faultsOn = false;
+  const harsh = o.profile === 'harsh';
   const offer = (id: number) => {
     pending.set(id, c.now);
     const up = c.upNodes();
     if (up.length === 0) return;
     const target = c.leader() ?? up[rng.int(0, up.length)];
-    c.propose(target, { id });
+    const result = c.propose(target, { id });
+    // Now and then the leader is cut off just after it appended a command,
+    // before its AppendEntries arrive: the divergent logs of Figure 8.
+    if (faultsOn && result.kind === 'appended' && rng.chance(harsh ? 0.15 : 0.03)) c.network.partition([target]);
   };
 
   const stats = () => ({
@@ -65,11 +112,14 @@ export function runSeed(o: RunOptions): RunResult {
     messages: c.network.sent,
     dropped: c.network.dropped,
     ticks: c.now,
+    snapshotsTaken: c.snapshotsTaken,
+    snapshotsInstalled: c.snapshotsInstalled,
+    storageFaults: c.storageFaults,
   });
 
   try {
     // Some seeds have a busy client, some an idle one.
-    const clientRate = [0.02, 0.1, 0.3][rng.int(0, 3)];
+    const clientRate = harsh ? [0.02, 0.05][rng.int(0, 2)] : [0.02, 0.1, 0.3][rng.int(0, 3)];
     if (faults) {
       c.network.faults = {
         dropRate: rng.next() * 0.15,
@@ -78,6 +128,7 @@ export function runSeed(o: RunOptions): RunResult {
         maxDelay: 1 + rng.int(0, 5),
       };
     }
+    faultsOn = faults;
     for (let i = 0; i < o.steps; i++) {
       // A client with at most 16 commands outstanding, as real clients bound theirs.
       if (pending.size < 16 && rng.chance(clientRate)) offer(nextId++);
@@ -89,7 +140,13 @@ export function runSeed(o: RunOptions): RunResult {
         }
       }
       if (faults) injectFault(c, rng);
+      const leaderBefore = c.leader();
+      const commitBefore = leaderBefore === null ? 0 : c.server(leaderBefore).log.committed;
       c.step();
+      if (harsh && faults && leaderBefore !== null && c.isUp(leaderBefore)) {
+        // The leader is cut off just after it advanced its commitIndex.
+        if (c.server(leaderBefore).log.committed > commitBefore && rng.chance(0.3)) c.network.partition([leaderBefore]);
+      }
       const l = c.leader();
       if (l !== lastLeader) {
         if (l !== null) elections++;
@@ -98,9 +155,13 @@ export function runSeed(o: RunOptions): RunResult {
     }
     if (o.liveness !== false) {
       // The faults stop: heal, restart everyone, deliver reliably.
+      faultsOn = false;
       c.network.heal();
       c.network.faults = { dropRate: 0, duplicateRate: 0, minDelay: 1, maxDelay: 2 };
-      for (const n of c.names) c.restartPeer(n);
+      c.storageProvider.heal?.();
+      for (const n of c.names) {
+        if (!c.restartPeer(n)) throw new Error(`liveness: ${n} cannot start once faults stopped`);
+      }
       const electionTimeout = 2 * c.electionTicks;
       if (!c.advanceUntil(() => c.leader() !== null, 10 * electionTimeout)) {
         throw new Error(`liveness: no leader within 10 election timeouts after the network healed`);

@@ -1,7 +1,7 @@
 // Candidate (simpleRaft's states/candidate.py): asks for votes and counts
 // them (§5.2).
 
-import { AppendEntriesMessage, MessageType, NodeId, RequestVoteResponseMessage } from '../messages';
+import { AppendEntriesMessage, InstallSnapshotMessage, MessageType, NodeId, RequestVoteResponseMessage } from '../messages';
 import type { ProposeResult, Server } from '../server/server';
 import { State } from './state';
 import { Voter } from './voter';
@@ -15,13 +15,15 @@ export class Candidate extends Voter {
   constructor(server: Server) {
     super(server);
     this.votes.add(server.name);
-    // receiver null: a broadcast, as simpleRaft's candidate sends it.
-    server.send({
-      type: MessageType.RequestVote,
-      receiver: null,
-      term: server.currentTerm,
-      data: { lastLogIndex: server.log.lastIndex(), lastLogTerm: server.log.lastTerm() },
-    });
+    if (server.peers.length > 0) {
+      // receiver null: a broadcast, as simpleRaft's candidate sends it.
+      server.send({
+        type: MessageType.RequestVote,
+        receiver: null,
+        term: server.currentTerm,
+        data: { lastLogIndex: server.log.lastIndex(), lastLogTerm: server.log.lastTerm() },
+      });
+    }
   }
 
   /**
@@ -44,6 +46,12 @@ export class Candidate extends Voter {
   onAppendEntries(server: Server, message: AppendEntriesMessage): State {
     const follower = server.becomeFollower(message.term, message.sender, `heard from leader ${message.sender}`);
     return follower.onAppendEntries(server, message);
+  }
+
+  /** §5.2 as for AppendEntries: a snapshot from the leader of our term makes us its follower (§7). */
+  override onInstallSnapshot(server: Server, message: InstallSnapshotMessage): State {
+    const follower = server.becomeFollower(message.term, message.sender, `heard from leader ${message.sender}`);
+    return follower.onInstallSnapshot(server, message);
   }
 
   onClientCommand(_server: Server, _value: unknown): ProposeResult {

@@ -2,7 +2,7 @@
 // issue no requests on their own but simply respond to requests from leaders
 // and candidates" (§5.1).
 
-import { AppendEntriesMessage, MessageType, ResponseData } from '../messages';
+import { AppendEntriesMessage, InstallSnapshotMessage, MessageType, ResponseData } from '../messages';
 import { LogEntry } from '../log/types';
 import type { ProposeResult, Server } from '../server/server';
 import { State } from './state';
@@ -90,6 +90,80 @@ export class Follower extends Voter {
     // its leadership for the reads it holds (thesis §6.4).
     if (to.data.context !== undefined) data.context = to.data.context;
     server.send({ type: MessageType.Response, receiver: to.sender, term: server.currentTerm, data });
+  }
+
+  /**
+   * §7, Figure 13: the snapshot being received from the leader of this term,
+   * chunk by chunk, in order. It lives only in memory and only in this
+   * Follower (a new term, a new Follower, a fresh start): nothing touches the
+   * log or the state machine until the last chunk is in, so a transfer cut
+   * short leaves no trace (never half-installed).
+   */
+  private incoming: { index: number; term: number; chunks: Buffer[]; size: number } | null = null;
+
+  /** Figure 13 "InstallSnapshot RPC", receiver implementation (receiver 1 ran in State). */
+  override onInstallSnapshot(server: Server, message: InstallSnapshotMessage): State {
+    const d = message.data;
+    const log = server.log;
+    // Like an AppendEntries, a chunk comes from the one leader of our term
+    // and resets the election timer (Figure 2 Followers).
+    server.setLeader(message.sender);
+    this.resetElectionTimer(server);
+    const reply = (data: ResponseData) =>
+      server.send({ type: MessageType.Response, receiver: message.sender, term: server.currentTerm, data });
+
+    // Everything the snapshot covers is already committed here: nothing to
+    // install. matchIndex = commitIndex lets the leader go on from there
+    // (committed entries match on every server, §5.4).
+    if (d.lastIncludedIndex <= log.committed) {
+      this.incoming = null;
+      reply({ response: true, currentTerm: server.currentTerm, matchIndex: log.committed });
+      return this;
+    }
+
+    // Receiver 2: "Create new snapshot file if first chunk (offset is 0)";
+    // receiver 5 also discards "any existing or partial snapshot with a
+    // smaller index". A first chunk of the snapshot we are already receiving
+    // is a duplicate or a leader starting over: we keep what we have and say
+    // where we are, so the leader resumes instead of resending it all.
+    const same = this.incoming !== null && this.incoming.index === d.lastIncludedIndex && this.incoming.term === d.lastIncludedTerm;
+    if (d.offset === 0 && !same) {
+      this.incoming = { index: d.lastIncludedIndex, term: d.lastIncludedTerm, chunks: [], size: 0 };
+    }
+    const inc = this.incoming;
+    if (inc === null || inc.index !== d.lastIncludedIndex || inc.term !== d.lastIncludedTerm || d.offset !== inc.size) {
+      // A chunk was lost, delayed or duplicated: accept only the next byte in
+      // order, and tell the leader which one that is.
+      reply({ response: false, currentTerm: server.currentTerm, snapshotOffset: same ? inc!.size : 0 });
+      return this;
+    }
+    // Receiver 3: "Write data into snapshot file at given offset."
+    const chunk = Buffer.from(d.data, 'base64');
+    inc.chunks.push(chunk);
+    inc.size += chunk.length;
+    // Receiver 4: "Reply and wait for more data chunks if done is false."
+    if (!d.done) {
+      reply({ response: true, currentTerm: server.currentTerm, snapshotOffset: inc.size });
+      return this;
+    }
+
+    // Receiver 5: the snapshot is complete (the driver saves it with the Ready).
+    this.incoming = null;
+    const snapshot = { index: inc.index, term: inc.term, data: new Uint8Array(Buffer.concat(inc.chunks, inc.size)) };
+    if (log.matchTerm(snapshot.index, snapshot.term)) {
+      // Receiver 6: "If existing log entry has same index and term as
+      // snapshot's last included entry, retain log entries following it and
+      // reply." We hold every entry it covers, so we commit them and apply
+      // them from our own log (as etcd raft does) instead of the snapshot.
+      log.commitTo(snapshot.index);
+    } else {
+      // Receivers 7-8: "Discard the entire log"; "Reset state machine using
+      // snapshot contents". Both happen when the driver takes the Ready.
+      log.restore(snapshot);
+    }
+    // Sent only after the Ready persisted the snapshot (persist before you promise).
+    reply({ response: true, currentTerm: server.currentTerm, matchIndex: snapshot.index });
+    return this;
   }
 
   /** §8: a follower redirects clients; we forward the command to the leader we know. */

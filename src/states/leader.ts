@@ -8,8 +8,12 @@
 //   replicate: the follower's log matched at matchIndex; stream entries
 //              without waiting for each reply (up to maxInflight messages),
 //              moving nextIndex ahead optimistically.
+//   snapshot:  the entry the follower needs next was compacted away (§7):
+//              send it our snapshot with InstallSnapshot, one chunk at a time,
+//              each chunk answered before the next goes out.
 
 import { AppendEntriesMessage, MessageType, NodeId, ResponseMessage } from '../messages';
+import { Snapshot } from '../log/types';
 import type { ProposeResult, ReadResult, Server } from '../server/server';
 import { State } from './state';
 
@@ -18,9 +22,14 @@ interface Progress {
   nextIndex: number;
   /** Figure 2: index of the highest log entry known to be replicated on that server. */
   matchIndex: number;
-  mode: 'probe' | 'replicate';
+  mode: 'probe' | 'replicate' | 'snapshot';
   /** probe: a probe is out and unanswered; wait for its reply or the next heartbeat. */
   probeSent: boolean;
+  /** snapshot: the snapshot being sent (fixed for the whole transfer) and the next byte to send. */
+  snapshot?: Snapshot;
+  snapshotOffset?: number;
+  /** snapshot: a chunk is out and unanswered. */
+  chunkSent?: boolean;
   /** replicate: the last index carried by each AppendEntries still unanswered. */
   inflight: number[];
   /** replicate: did any reply advance matchIndex since the last heartbeat? */
@@ -41,6 +50,17 @@ export class Leader extends State {
   private readRound = 0;
   private readonly ackedRound = new Map<NodeId, number>();
   private pendingReads: { context: string; from: NodeId | null; round: number }[] = [];
+
+  // CheckQuorum (thesis §6.2) and the leader lease for reads (thesis §6.4).
+  /** Ticks since we became leader: the leader's own clock. */
+  private now = 0;
+  /** Peers heard from since the last quorum check. */
+  private readonly recentlyActive = new Set<NodeId>();
+  private quorumCheckElapsed = 0;
+  /** When each still-unconfirmed read round was opened, oldest first: [round, tick]. */
+  private roundOpenedAt: [number, number][] = [[0, 0]];
+  /** The leader lease holds until this tick (exclusive). */
+  private leaderLeaseUntil = 0;
 
   /**
    * Figure 2 Leaders: upon election, initialize nextIndex to the leader's last
@@ -69,12 +89,56 @@ export class Leader extends State {
 
   /** Figure 2 Leaders: send heartbeats during idle periods (§5.2). */
   onTick(server: Server): State {
+    this.now++;
+    if (server.checkQuorum && ++this.quorumCheckElapsed >= server.electionTicks) {
+      this.quorumCheckElapsed = 0;
+      // CheckQuorum: a leader cut off from a majority steps down by itself
+      // rather than keep accepting commands it can never commit.
+      if (this.recentlyActive.size + 1 < server.quorum()) {
+        return server.becomeFollower(server.currentTerm, null, `heard from only ${this.recentlyActive.size} of ${server.peers.length} peers in an election timeout`);
+      }
+      this.recentlyActive.clear();
+    }
     this.heartbeatElapsed++;
     if (this.heartbeatElapsed >= server.heartbeatTicks) {
       this.heartbeatElapsed = 0;
+      // Each heartbeat opens a read round, so the leader lease keeps renewing.
+      if (server.readMode === 'lease') this.openReadRound(server);
       for (const peer of server.peers) this.heartbeat(server, peer);
     }
     return this;
+  }
+
+  /** The leader ignores vote requests of higher terms while checkQuorum keeps it leader (§4.2.3). */
+  protected override inLease(_server: Server): boolean {
+    return true;
+  }
+
+  private openReadRound(server: Server): number {
+    this.readRound++;
+    if (server.readMode === 'lease') this.roundOpenedAt.push([this.readRound, this.now]);
+    return this.readRound;
+  }
+
+  /**
+   * Leader lease (thesis §6.4): a majority answered a message sent at tick t,
+   * so none of them will vote for another leader before t + the minimum
+   * election timeout (see State.inLease); no other leader can exist before
+   * then, less the clock-drift bound we assume between servers.
+   */
+  private extendLeaderLease(server: Server, confirmedRound: number): void {
+    let openedAt: number | undefined;
+    while (this.roundOpenedAt.length > 0 && this.roundOpenedAt[0][0] <= confirmedRound) {
+      openedAt = this.roundOpenedAt.shift()![1];
+    }
+    if (openedAt === undefined) return;
+    this.roundOpenedAt.unshift([confirmedRound, openedAt]);
+    this.leaderLeaseUntil = Math.max(this.leaderLeaseUntil, openedAt + server.electionTicks - server.leaseDriftTicks);
+  }
+
+  /** Does the leader lease hold now? */
+  holdsLeaderLease(): boolean {
+    return this.now < this.leaderLeaseUntil;
   }
 
   /**
@@ -101,9 +165,41 @@ export class Leader extends State {
     const pr = this.progress.get(message.sender);
     if (pr === undefined) return this;
     const d = message.data;
+    this.recentlyActive.add(message.sender);
     if (d.context !== undefined && d.context > (this.ackedRound.get(message.sender) ?? 0)) {
       this.ackedRound.set(message.sender, d.context);
+      if (server.readMode === 'lease') this.extendLeaderLease(server, this.confirmedRound(server));
       this.releaseReads(server);
+    }
+    if (pr.mode === 'snapshot') {
+      // §7: a snapshot is on its way to this follower.
+      if (d.snapshotOffset !== undefined) {
+        // Figure 13 receiver 4 answered a chunk: send the next one from
+        // where the follower says it is (0: it starts over).
+        pr.snapshotOffset = d.snapshotOffset <= pr.snapshot!.data.length ? d.snapshotOffset : 0;
+        pr.chunkSent = false;
+        pr.progressedSinceHeartbeat = true;
+        this.sendAppend(server, message.sender, false);
+        return this;
+      }
+      const done = d.response && d.matchIndex !== undefined && d.matchIndex >= pr.snapshot!.index && d.matchIndex <= server.log.lastIndex();
+      if (!done) {
+        // A late answer to an AppendEntries sent before the transfer began;
+        // a success still tells us what matches.
+        if (d.response && d.matchIndex !== undefined && d.matchIndex <= server.log.lastIndex() && d.matchIndex > pr.matchIndex) {
+          pr.matchIndex = d.matchIndex;
+          this.maybeCommit(server);
+        }
+        return this;
+      }
+      // The snapshot is installed (or was not needed): the follower's log
+      // matches ours up to matchIndex; carry on with entries after it.
+      pr.mode = 'probe';
+      pr.snapshot = undefined;
+      pr.chunkSent = false;
+    } else if (d.snapshotOffset !== undefined) {
+      // A late answer to a chunk of a transfer that is over: not about entries.
+      return this;
     }
     if (d.response) {
       // A success without matchIndex (as simpleRaft sends) says nothing
@@ -171,19 +267,34 @@ export class Leader extends State {
    * once the state machine has applied the read index (the driver waits).
    */
   override onReadIndex(server: Server, context: string, from: NodeId | null): ReadResult {
-    this.readRound++;
-    this.pendingReads.push({ context, from, round: this.readRound });
-    if (server.peers.length === 0) this.releaseReads(server);
-    else for (const peer of server.peers) this.sendHeartbeat(server, peer);
+    if (server.readMode === 'lease' && this.holdsLeaderLease() && server.log.term(server.log.committed) === server.currentTerm) {
+      // Lease read: no round trip; our commitIndex is current while the lease holds.
+      this.pendingReads.push({ context, from, round: 0 });
+      this.releaseReads(server);
+      return { kind: 'pending' };
+    }
+    // Reads that arrive together share one round of heartbeats, opened in
+    // beforeReady: the round number it will get is the next one.
+    this.pendingReads.push({ context, from, round: this.readRound + 1 });
+    this.readRoundWanted = true;
     return { kind: 'pending' };
+  }
+
+  /** Reads are waiting for a round of heartbeats that has not been opened yet. */
+  private readRoundWanted = false;
+
+  /** The highest read round a majority (counting us) has answered. */
+  private confirmedRound(server: Server): number {
+    if (server.bugs.readsWithoutQuorum) return this.readRound;
+    const rounds = [this.readRound, ...server.peers.map((p) => this.ackedRound.get(p) ?? 0)].sort((a, b) => b - a);
+    return rounds[server.quorum() - 1];
   }
 
   private releaseReads(server: Server): void {
     if (this.pendingReads.length === 0) return;
     // §6.4 step 1: wait until an entry of our own term is committed.
     if (server.log.term(server.log.committed) !== server.currentTerm) return;
-    const rounds = [this.readRound, ...server.peers.map((p) => this.ackedRound.get(p) ?? 0)].sort((a, b) => b - a);
-    const confirmed = server.bugs.readsWithoutQuorum ? this.readRound : rounds[server.quorum() - 1];
+    const confirmed = this.confirmedRound(server);
     const index = server.log.committed;
     const still: typeof this.pendingReads = [];
     for (const read of this.pendingReads) {
@@ -202,6 +313,12 @@ export class Leader extends State {
   }
 
   override beforeReady(server: Server): void {
+    if (this.readRoundWanted) {
+      this.readRoundWanted = false;
+      this.openReadRound(server);
+      for (const peer of server.peers) this.sendHeartbeat(server, peer);
+      this.releaseReads(server); // at once when no peer's answer is needed (a cluster of one)
+    }
     if (!this.pendingAppend) return;
     this.pendingAppend = false;
     for (const peer of server.peers) this.sendAppend(server, peer, false);
@@ -227,7 +344,10 @@ export class Leader extends State {
     server.log.commitTo(n);
     this.releaseReads(server);
     // Tell followers at once, so they apply without waiting for a heartbeat.
-    for (const peer of server.peers) this.sendAppend(server, peer, true);
+    // A follower still being probed learns it from the probe's answer instead.
+    for (const peer of server.peers) {
+      if (this.progress.get(peer)!.mode === 'replicate') this.sendAppend(server, peer, true);
+    }
   }
 
   /**
@@ -238,6 +358,19 @@ export class Leader extends State {
   private sendAppend(server: Server, peer: NodeId, allowEmpty: boolean): void {
     const pr = this.progress.get(peer)!;
     const log = server.log;
+    // §7: "the leader must occasionally send snapshots to followers that lag
+    // behind": the next entry this follower needs was discarded by compaction.
+    if (pr.mode !== 'snapshot' && pr.nextIndex < log.firstIndex()) {
+      pr.mode = 'snapshot';
+      pr.snapshot = log.snapshot()!;
+      pr.snapshotOffset = 0;
+      pr.chunkSent = false;
+      pr.inflight = [];
+    }
+    if (pr.mode === 'snapshot') {
+      this.sendSnapshotChunk(server, peer, pr);
+      return;
+    }
     let sent = false;
     for (;;) {
       if (pr.mode === 'probe' && pr.probeSent) break;
@@ -272,6 +405,10 @@ export class Leader extends State {
       pr.inflight = [];
       pr.nextIndex = pr.matchIndex + 1;
     }
+    // A chunk unanswered for a whole heartbeat interval was probably lost:
+    // send it again. (The chunk also keeps the follower's election timer
+    // quiet, as a heartbeat would.)
+    if (pr.mode === 'snapshot' && !pr.progressedSinceHeartbeat) pr.chunkSent = false;
     pr.progressedSinceHeartbeat = false;
     if (pr.mode === 'probe') pr.probeSent = false; // the last probe may have been lost: send again
     this.sendAppend(server, peer, true);
@@ -279,8 +416,37 @@ export class Leader extends State {
 
   private sendHeartbeat(server: Server, peer: NodeId): void {
     const pr = this.progress.get(peer)!;
-    const prev = pr.mode === 'replicate' ? pr.matchIndex : pr.nextIndex - 1;
+    // Never below our snapshot (§7): the term of a compacted entry is gone.
+    // A follower that lacks firstIndex-1 refuses, and the refusal leads to
+    // a snapshot.
+    const prev = Math.max(pr.mode === 'replicate' ? pr.matchIndex : pr.nextIndex - 1, server.log.firstIndex() - 1);
     this.sendAppendEntries(server, peer, prev, []);
+  }
+
+  /**
+   * §7, Figure 13 InstallSnapshot arguments: the chunk of `pr.snapshot` at
+   * pr.snapshotOffset, at most maxSnapshotChunkBytes, `done` on the last.
+   * One chunk at a time: the follower's answer says where to go on from.
+   */
+  private sendSnapshotChunk(server: Server, peer: NodeId, pr: Progress): void {
+    if (pr.chunkSent) return;
+    const snap = pr.snapshot!;
+    const offset = pr.snapshotOffset!;
+    const end = Math.min(snap.data.length, offset + server.maxSnapshotChunkBytes);
+    server.send({
+      type: MessageType.InstallSnapshot,
+      receiver: peer,
+      term: server.currentTerm,
+      data: {
+        leaderId: server.name,
+        lastIncludedIndex: snap.index,
+        lastIncludedTerm: snap.term,
+        offset,
+        data: Buffer.from(snap.data.buffer, snap.data.byteOffset + offset, end - offset).toString('base64'),
+        done: end === snap.data.length,
+      },
+    });
+    pr.chunkSent = true;
   }
 
   private sendAppendEntries(server: Server, peer: NodeId, prevLogIndex: number, entries: { term: number; value: unknown }[]): void {

@@ -6,6 +6,7 @@
 import {
   AppendEntriesMessage,
   ClientCommandMessage,
+  InstallSnapshotMessage,
   Message,
   MessageType,
   RequestVoteMessage,
@@ -31,16 +32,31 @@ export abstract class State {
       return this.dispatch(server, message);
     }
 
+    if (message.type === MessageType.RequestVote && message.term > server.currentTerm && server.checkQuorum && this.inLease(server) && !server.bugs.leaseWithoutVoteRule) {
+      // Thesis §4.2.3: "if a server receives a RequestVote request within the
+      // minimum election timeout of hearing from a current leader, it does
+      // not update its term or grant its vote." This keeps a partitioned
+      // server from deposing a healthy leader, and is what makes a leader
+      // lease (§6.4) sound.
+      server.emit({ kind: 'vote', term: server.currentTerm, candidate: message.sender, granted: false, reason: 'heard from a leader within the minimum election timeout' });
+      return this;
+    }
     if (message.term > server.currentTerm) {
       // §5.1, Figure 2 All Servers: "If RPC request or response contains term
       // T > currentTerm: set currentTerm = T, convert to follower." Only an
-      // AppendEntries tells us who leads that term.
-      const leader = message.type === MessageType.AppendEntries ? message.sender : null;
+      // AppendEntries (or InstallSnapshot, §7) tells us who leads that term.
+      const leader =
+        message.type === MessageType.AppendEntries || message.type === MessageType.InstallSnapshot ? message.sender : null;
       const follower = server.becomeFollower(message.term, leader, `saw term ${message.term} from ${message.sender}`);
       return follower.dispatch(server, message);
     }
     if (message.term < server.currentTerm) return this.onStaleMessage(server, message);
     return this.dispatch(server, message);
+  }
+
+  /** Has this server heard from a current leader within the minimum election timeout? */
+  protected inLease(_server: Server): boolean {
+    return false;
   }
 
   /** Hand a message of the current term to the handler for its type. */
@@ -56,6 +72,8 @@ export abstract class State {
         return this.onResponseReceived(server, message);
       case MessageType.ClientCommand:
         return this.onClientCommandMessage(server, message);
+      case MessageType.InstallSnapshot:
+        return this.onInstallSnapshot(server, message);
       case MessageType.ReadIndex:
         this.onReadIndex(server, message.data.context, message.sender);
         return this;
@@ -72,7 +90,8 @@ export abstract class State {
    * Stale replies are answers to questions we no longer ask: drop them.
    */
   protected onStaleMessage(server: Server, message: Message): State {
-    if (message.type === MessageType.AppendEntries) {
+    // Figure 13 InstallSnapshot receiver 1: "Reply immediately if term < currentTerm."
+    if (message.type === MessageType.AppendEntries || message.type === MessageType.InstallSnapshot) {
       server.send({
         type: MessageType.Response,
         receiver: message.sender,
@@ -99,6 +118,22 @@ export abstract class State {
 
   /** Figure 2 AppendEntries receiver; only followers accept entries. */
   abstract onAppendEntries(server: Server, message: AppendEntriesMessage): State;
+
+  /**
+   * §7, Figure 13: a chunk of a snapshot from the leader of our term. Only a
+   * follower installs one (Follower, Candidate override this); a leader
+   * refuses, as it refuses an AppendEntries of its own term.
+   */
+  onInstallSnapshot(server: Server, message: InstallSnapshotMessage): State {
+    server.emit({ kind: 'drop', reason: `InstallSnapshot from ${message.sender} in our own term ${message.term}` });
+    server.send({
+      type: MessageType.Response,
+      receiver: message.sender,
+      term: server.currentTerm,
+      data: { response: false, currentTerm: server.currentTerm },
+    });
+    return this;
+  }
 
   /** A vote request in our term. Voter grants; a leader has voted for itself. */
   onVoteRequest(server: Server, message: RequestVoteMessage): State {

@@ -15,7 +15,20 @@ export abstract class Voter extends State {
     this.electionTimeout = timeout ?? server.randomElectionTimeout();
   }
 
+  /**
+   * A follower that heard from its leader within the minimum election timeout.
+   * A node that has just started counts as having heard from one: it may have
+   * acknowledged a leader's heartbeat just before it crashed (thesis §6.4).
+   */
+  protected override inLease(server: Server): boolean {
+    return this.role === 'follower' && (server.leaderId !== null || this.justStarted) && this.electionElapsed < server.electionTicks;
+  }
+
+  /** Set on the follower a node starts as; cleared by its first reset or timeout. */
+  justStarted = false;
+
   protected resetElectionTimer(server: Server): void {
+    this.justStarted = false;
     this.electionElapsed = 0;
     this.electionTimeout = server.randomElectionTimeout();
   }

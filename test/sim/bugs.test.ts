@@ -10,7 +10,7 @@ const MAX_SEEDS = 200;
 
 function firstCaught(bug: keyof Bugs, nodes: number): { seed: number; failure: string } | null {
   for (let seed = 1; seed <= MAX_SEEDS; seed++) {
-    const r = runSeed({ seed, nodes, steps: 2000, liveness: false, bugs: { [bug]: true } });
+    const r = runSeed({ seed, nodes, steps: 2000, liveness: false, profile: 'harsh', bugs: { [bug]: true } });
     if (!r.ok) return { seed, failure: r.failure! };
   }
   return null;
@@ -19,7 +19,10 @@ function firstCaught(bug: keyof Bugs, nodes: number): { seed: number; failure: s
 describe('simulator catches each classic bug', function () {
   this.timeout(600_000);
 
-  for (const bug of Object.keys(NO_BUGS) as (keyof Bugs)[]) {
+  // leaseWithoutVoteRule needs a particular partition to show: see
+  // test/paper/leader-lease.test.ts.
+  const randomlyCaught = (Object.keys(NO_BUGS) as (keyof Bugs)[]).filter((b) => b !== 'leaseWithoutVoteRule');
+  for (const bug of randomlyCaught) {
     it(`${bug} is caught within ${MAX_SEEDS} seeds`, () => {
       const caught = firstCaught(bug, 3) ?? firstCaught(bug, 5);
       expect(caught, `${bug} was never caught`).to.not.equal(null);

@@ -26,6 +26,31 @@ describe('simulator: safety after every step, then liveness', function () {
     });
   }
 
+  it(`leader-lease reads: ${Math.ceil(SEEDS / 2)} seeds x ${STEPS} steps, 3 and 5 nodes`, () => {
+    const failures: string[] = [];
+    let reads = 0;
+    for (const nodes of [3, 5]) {
+      for (let seed = 1; seed <= Math.ceil(SEEDS / 2); seed++) {
+        const r = runSeed({ seed, nodes, steps: STEPS, readMode: 'lease' });
+        reads += r.stats.reads;
+        if (!r.ok) failures.push(`seed ${seed}: ${r.failure}\n    replay: ${r.replay}`);
+      }
+    }
+    expect(failures, failures.join('\n')).to.deep.equal([]);
+    expect(reads).to.be.greaterThan(1000);
+  });
+
+  it(`harsh faults aimed at leaders: ${Math.ceil(SEEDS / 2)} seeds x ${STEPS} steps, 3 and 5 nodes`, () => {
+    const failures: string[] = [];
+    for (const nodes of [3, 5]) {
+      for (let seed = 1; seed <= Math.ceil(SEEDS / 2); seed++) {
+        const r = runSeed({ seed, nodes, steps: STEPS, profile: 'harsh' });
+        if (!r.ok) failures.push(`seed ${seed}: ${r.failure}\n    replay: ${r.replay}`);
+      }
+    }
+    expect(failures, failures.join('\n')).to.deep.equal([]);
+  });
+
   it('a single node elects itself and commits', () => {
     const r = runSeed({ seed: 1, nodes: 1, steps: 2000, faults: false });
     expect(r.ok, r.failure).to.equal(true);

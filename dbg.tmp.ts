@@ -1,0 +1,12 @@
+import { FaultyFileProvider } from './test/sim/faulty-file-provider';
+import { runSeed } from './src/sim/runner';
+import { SeededRng } from './src/time/rng';
+import * as fs from 'fs'; import * as os from 'os'; import * as path from 'path';
+const seed = Number(process.argv[2]); const nodes = 3;
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dbg-'));
+const provider = new FaultyFileProvider(root, new SeededRng(seed * 7 + nodes), { faultChance: 0.6 });
+const lines: string[] = [];
+const r = runSeed({ seed, nodes, steps: 1000, storage: provider, snapshotEvery: [3, 10, 40][seed % 3], log: (l) => lines.push(l) });
+console.log(lines.filter(l => /commit|role|snap|crash|restart/.test(l)).slice(-60).join('\n'));
+console.log(r.failure);
+fs.rmSync(root, { recursive: true });

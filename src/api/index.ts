@@ -1,0 +1,5 @@
+export * from './node-handle';
+export * from './http-server';
+export * from './gateway';
+export * from './ids';
+export * from './client';

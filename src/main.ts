@@ -1,0 +1,140 @@
+// One Raft node per terminal:
+//
+//   npx ts-node src/main.ts --name n1 --port 5001 \
+//     --peers n2=127.0.0.1:5002,n3=127.0.0.1:5003 --api-port 8001
+//
+// Wiring only: options, storage, transport, state machine, client API. The
+// protocol lives in src/states and src/server; the loop in src/server/node.ts.
+// Exit codes: 0 clean shutdown, 1 runtime failure (e.g. corrupt data
+// directory), 2 bad configuration.
+
+import { CommanderError } from 'commander';
+import { ApiServer } from './api/http-server';
+import { ConfigError, NodeOptions, parseNodeOptions } from './cli/node-options';
+import { createLogger, Logger } from './cli/logger';
+import { KvStore, Lessor } from './kv';
+import { FileStorage } from './log/file-storage';
+import { MemoryStorage, Storage } from './log/storage';
+import { RaftNode } from './server/node';
+import { Transport } from './transport/transport';
+import { UdpGossipTransport } from './transport/udp-gossip';
+import { ZeroMqTransport } from './transport/zeromq';
+
+async function main(): Promise<number> {
+  let opts: NodeOptions;
+  try {
+    opts = parseNodeOptions(process.argv.slice(2));
+  } catch (e) {
+    // --help: commander has printed the usage.
+    if (e instanceof CommanderError) return 0;
+    if (e instanceof ConfigError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const log = createLogger(opts.name, opts.logFormat, opts.logLevel === 'debug');
+
+  let storage: Storage;
+  if (opts.dataDir === null) {
+    log.info('no data directory: everything is kept in memory and lost on exit');
+    storage = new MemoryStorage();
+  } else {
+    try {
+      const fileStorage = FileStorage.open({ dir: opts.dataDir, clusterId: opts.clusterId, node: opts.name, log: (l) => log.info(l) });
+      const r = fileStorage.recovery;
+      log.info(
+        r.created
+          ? `new data directory ${opts.dataDir}`
+          : `recovered ${opts.dataDir}: snapshot at ${r.snapshotIndex}, ${r.entries} entries, term ${fileStorage.hardState().currentTerm}`,
+      );
+      storage = fileStorage;
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      return (e as Error).name === 'DataDirMismatchError' ? 2 : 1;
+    }
+  }
+
+  const transport: Transport & { maxEntryBytes(): number } =
+    opts.transport === 'zmq'
+      ? new ZeroMqTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers })
+      : new UdpGossipTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers, dropRate: opts.udpDropRate });
+
+  // The store and its client key leases (docs/leases.md): the Lessor's
+  // replicated part lives in the store's snapshots; the node runs its
+  // leader-only part (deadlines, expiry) on the real clock.
+  const lessor = new Lessor();
+  const kv = new KvStore({ leases: lessor });
+  const ticksPerMs = (ms: number) => Math.max(1, Math.round(ms / opts.tickMs));
+  const node = new RaftNode({
+    name: opts.name,
+    peers: opts.peers.map((p) => p.name),
+    apiAddresses: opts.peerApis,
+    storage,
+    transport,
+    stateMachine: kv,
+    lessor,
+    tickMs: opts.tickMs,
+    electionTicks: ticksPerMs(opts.electionTimeoutMs),
+    heartbeatTicks: ticksPerMs(opts.heartbeatMs),
+    initialState: opts.initialState,
+    snapshotEvery: opts.snapshotEvery,
+    maxEntryBytes: transport.maxEntryBytes(),
+    onEvent: (e) => log.event(e),
+  });
+  const api = new ApiServer({
+    node,
+    kv,
+    host: opts.apiHost,
+    port: opts.apiPort,
+    peerApis: Object.fromEntries(opts.peerApis),
+    log: (l) => log.error(l),
+  });
+
+  try {
+    await node.start();
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    return 2;
+  }
+  let url: string;
+  try {
+    url = await api.listen();
+  } catch (e) {
+    await node.stop();
+    process.stderr.write(`error: --api-port ${opts.apiPort}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  log.info(
+    `node ${opts.name} started as ${opts.initialState} (${opts.transport} on ${opts.host}:${opts.port}, peers ${opts.peers.map((p) => p.name).join(', ') || 'none'}); client API ${url}`,
+  );
+
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${signal}: shutting down`);
+      await shutdown(log, api, node, storage);
+      resolve(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+}
+
+/** Stop accepting clients, stop the node (no more ticks or messages), flush storage, close sockets. */
+async function shutdown(log: Logger, api: ApiServer, node: RaftNode, storage: Storage): Promise<void> {
+  await api.close();
+  await node.stop();
+  if (storage instanceof FileStorage) storage.close();
+  log.info('stopped');
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`fatal: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);
