@@ -78,6 +78,7 @@ async function main(): Promise<number> {
     electionTicks: ticksPerMs(opts.electionTimeoutMs),
     heartbeatTicks: ticksPerMs(opts.heartbeatMs),
     initialState: opts.initialState,
+    readMode: opts.readMode,
     snapshotEvery: opts.snapshotEvery,
     maxEntryBytes: transport.maxEntryBytes(),
     onEvent: (e) => log.event(e),

@@ -417,11 +417,6 @@ function opJson(r: OpResult): Record<string, unknown> {
 
 // ---- Leases ---------------------------------------------------------------------------
 
-/** A lease ID as the gateway writes it: a decimal int64 string. */
-export function leaseIdJson(id: bigint): string {
-  return id.toString();
-}
-
 /**
  * Splits a request body that holds several JSON objects back to back (etcd's
  * streaming keep-alive: `{"ID":1}{"ID":2}` or one per line) into the objects,

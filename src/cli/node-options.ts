@@ -30,6 +30,7 @@ export interface NodeOptions {
   tickMs: number;
   logFormat: 'human' | 'json';
   logLevel: 'info' | 'debug';
+  readMode: 'index' | 'lease';
   clusterId: string;
   snapshotEvery: number;
   /** UDP gossip: datagram loss to inject (testing only). */
@@ -62,6 +63,11 @@ export function buildCommand(): Command {
     .option('--tick <ms>', 'protocol clock resolution', '10')
     .option('--snapshot-every <n>', 'snapshot and compact the log after this many applied entries (0 = never)', '10000')
     .option('--cluster-id <id>', 'cluster identity stored in the data directory', 'simpleraft')
+    .addOption(
+      new Option('--read-mode <mode>', 'linearizable reads: index (ReadIndex, a heartbeat round per read) or lease (leader lease; assumes bounded clock drift)')
+        .choices(['index', 'lease'])
+        .default('index'),
+    )
     .addOption(new Option('--log-format <format>', 'log lines for people or machines').choices(['human', 'json']).default('human'))
     .addOption(new Option('--log-level <level>', 'debug adds dropped messages and more').choices(['info', 'debug']).default('info'))
     .addOption(new Option('--udp-drop-rate <p>', 'inject UDP datagram loss (testing)').default('0').hideHelp())
@@ -131,6 +137,7 @@ export function parseNodeOptions(argv: string[]): NodeOptions {
     tickMs,
     logFormat: o.logFormat,
     logLevel: o.logLevel,
+    readMode: o.readMode,
     clusterId: String(o.clusterId),
     snapshotEvery,
     udpDropRate,

@@ -298,6 +298,33 @@ describe('leases in the simulator: snapshots', function () {
   });
 });
 
+describe('leases in the simulator: restart of every node', function () {
+  this.timeout(60_000);
+
+  it('leases and attachments survive a full-cluster restart (snapshot + log); the new leader re-arms them with a full TTL', () => {
+    const sim = new LeaseSim({ nodes: 3, seed: 12, snapshotEvery: 8 });
+    const leader = primaryLeader(sim);
+    settle(sim, sim.grant(leader, 20, 100n));
+    settle(sim, sim.grant(leader, 4, 200n));
+    for (let i = 0; i < 10; i++) settle(sim, sim.put(leader, `r/${i}`, 'v', i < 5 ? 100n : 200n));
+    expect(sim.runUntil(() => sim.converged(), 100)).to.equal(true);
+    const digest = sim.lessor(leader).digest();
+    expect(sim.cluster.snapshotsTaken).to.be.greaterThan(0);
+    for (const n of sim.cluster.names) sim.cluster.crashPeer(n);
+    sim.advance(100); // 10 s of outage: longer than lease 200's TTL
+    for (const n of sim.cluster.names) sim.cluster.restartPeer(n);
+    const next = primaryLeader(sim);
+    const promotedAt = sim.nowMs;
+    expect(sim.runUntil(() => sim.converged(), 200)).to.equal(true);
+    for (const n of sim.cluster.names) expect(sim.lessor(n).digest(), String(n)).to.equal(digest);
+    // Deadlines were not persisted: lease 200 gets its full TTL again from the new leader's promotion.
+    expect(sim.runUntil(() => sim.checker.revocation(200n) !== undefined, 200)).to.equal(true);
+    expect(sim.checker.revocation(200n)!.at).to.be.at.least(promotedAt + 4000);
+    expect(sim.runUntil(() => sim.cluster.names.every((n) => !has(sim, n, 'r/7') && has(sim, n, 'r/2')), 20)).to.equal(true);
+    expect(sim.lessor(next).exists(100n)).to.equal(true);
+  });
+});
+
 describe('leases in the simulator: seeded random faults', function () {
   this.timeout(120_000);
 

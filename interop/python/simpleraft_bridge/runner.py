@@ -235,11 +235,11 @@ class Host(object):
         self.log(event, out)
 
     def emit_limited(self, key, event, text="", **fields):
-        """The first 3 of a kind, then at most one a second (with how many were left out)."""
+        """The first 3 of a kind, then at most one per stats interval (with how many were left out)."""
         now = time.monotonic()
         seen, last, skipped = self._limiter.get(key, (0, 0.0, 0))
         seen += 1
-        if seen <= 3 or now - last >= 1.0:
+        if seen <= 3 or now - last >= self.stats_every_s:
             if skipped:
                 fields["skipped"] = skipped
                 text += " (and %d more like it)" % skipped
@@ -339,14 +339,13 @@ class Host(object):
         s = self.server
         role_before = _role(s._state)
         state_before = s._state
+        new_leader = False
         if t == 0:
             entries = message.data.get("entries") or []
             self.stats["appends-received" if entries else "heartbeats-received"] += 1
-            if message.term >= s._currentTerm:
-                if self._leader_seen != (message.sender, message.term):
-                    self._leader_seen = (message.sender, message.term)
-                    self.emit("leader", "AppendEntries from %s, leader of term %d" % (message.sender, message.term),
-                              leader=message.sender, leaderTerm=message.term)
+            if message.term >= s._currentTerm and self._leader_seen != (message.sender, message.term):
+                self._leader_seen = (message.sender, message.term)
+                new_leader = True
         elif t == 2 and role_before == "candidate":
             self.emit("vote-reply", "%s %s its vote in term %d" % (
                 message.sender, "granted" if message.data["response"] else "refused", message.term),
@@ -368,6 +367,9 @@ class Host(object):
         finally:
             sent = self._sent_now
             self._current = None
+        if new_leader:
+            self.emit("leader", "AppendEntries from %s, leader of term %d" % (message.sender, message.term),
+                      leader=message.sender, leaderTerm=message.term)
         if t == 0 and message.term >= term_before and _role(s._state) == "follower":
             # Figure 2 Followers: an AppendEntries from the leader of our term resets the timer.
             self._reset_election_timer()
