@@ -28,8 +28,11 @@ interface Progress {
   /** snapshot: the snapshot being sent (fixed for the whole transfer) and the next byte to send. */
   snapshot?: Snapshot;
   snapshotOffset?: number;
-  /** snapshot: a chunk is out and unanswered. */
+  /** snapshot: a chunk is out and unanswered, and the offset its acknowledgement will carry. */
   chunkSent?: boolean;
+  chunkEnd?: number;
+  /** snapshot: where a late or refusing answer says the follower is; used if the transfer stalls. */
+  snapshotHint?: number;
   /** replicate: the last index carried by each AppendEntries still unanswered. */
   inflight: number[];
   /** replicate: did any reply advance matchIndex since the last heartbeat? */
@@ -174,12 +177,21 @@ export class Leader extends State {
     if (pr.mode === 'snapshot') {
       // §7: a snapshot is on its way to this follower.
       if (d.snapshotOffset !== undefined) {
-        // Figure 13 receiver 4 answered a chunk: send the next one from
-        // where the follower says it is (0: it starts over).
-        pr.snapshotOffset = d.snapshotOffset <= pr.snapshot!.data.length ? d.snapshotOffset : 0;
-        pr.chunkSent = false;
-        pr.progressedSinceHeartbeat = true;
-        this.sendAppend(server, message.sender, false);
+        if (d.response && pr.chunkSent && d.snapshotOffset === pr.chunkEnd) {
+          // Figure 13 receiver 4 acknowledged the chunk that is out: send the next.
+          pr.snapshotOffset = d.snapshotOffset;
+          pr.chunkSent = false;
+          pr.snapshotHint = undefined;
+          pr.progressedSinceHeartbeat = true;
+          this.sendAppend(server, message.sender, false);
+        } else {
+          // A late or duplicated answer, or a refusal (a chunk was lost, or
+          // the follower restarted): remember where the follower says it is,
+          // and resend from there if the transfer stalls (heartbeat). Sending
+          // on every such answer would let duplicates multiply the chunks in
+          // flight without bound.
+          pr.snapshotHint = d.snapshotOffset <= pr.snapshot!.data.length ? d.snapshotOffset : 0;
+        }
         return this;
       }
       const done = d.response && d.matchIndex !== undefined && d.matchIndex >= pr.snapshot!.index && d.matchIndex <= server.log.lastIndex();
@@ -408,7 +420,11 @@ export class Leader extends State {
     // A chunk unanswered for a whole heartbeat interval was probably lost:
     // send it again. (The chunk also keeps the follower's election timer
     // quiet, as a heartbeat would.)
-    if (pr.mode === 'snapshot' && !pr.progressedSinceHeartbeat) pr.chunkSent = false;
+    if (pr.mode === 'snapshot' && !pr.progressedSinceHeartbeat) {
+      pr.chunkSent = false;
+      if (pr.snapshotHint !== undefined) pr.snapshotOffset = pr.snapshotHint;
+      pr.snapshotHint = undefined;
+    }
     pr.progressedSinceHeartbeat = false;
     if (pr.mode === 'probe') pr.probeSent = false; // the last probe may have been lost: send again
     this.sendAppend(server, peer, true);
@@ -447,6 +463,7 @@ export class Leader extends State {
       },
     });
     pr.chunkSent = true;
+    pr.chunkEnd = end;
   }
 
   private sendAppendEntries(server: Server, peer: NodeId, prevLogIndex: number, entries: { term: number; value: unknown }[]): void {

@@ -41,16 +41,21 @@ export abstract class State {
       server.emit({ kind: 'vote', term: server.currentTerm, candidate: message.sender, granted: false, reason: 'heard from a leader within the minimum election timeout' });
       return this;
     }
-    if (message.term > server.currentTerm) {
+    // A Response names the responder's term twice: in the envelope and as
+    // currentTerm (Figure 2's "term" result). simpleRaft's rejection of a
+    // stale request puts the request's term in the envelope and its own only
+    // in currentTerm, so we read the higher of the two.
+    const term = message.type === MessageType.Response ? Math.max(message.term, message.data.currentTerm) : message.term;
+    if (term > server.currentTerm) {
       // §5.1, Figure 2 All Servers: "If RPC request or response contains term
       // T > currentTerm: set currentTerm = T, convert to follower." Only an
       // AppendEntries (or InstallSnapshot, §7) tells us who leads that term.
       const leader =
         message.type === MessageType.AppendEntries || message.type === MessageType.InstallSnapshot ? message.sender : null;
-      const follower = server.becomeFollower(message.term, leader, `saw term ${message.term} from ${message.sender}`);
+      const follower = server.becomeFollower(term, leader, `saw term ${term} from ${message.sender}`);
       return follower.dispatch(server, message);
     }
-    if (message.term < server.currentTerm) return this.onStaleMessage(server, message);
+    if (term < server.currentTerm) return this.onStaleMessage(server, message);
     return this.dispatch(server, message);
   }
 

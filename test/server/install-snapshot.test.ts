@@ -247,22 +247,49 @@ describe('log compaction in the core (§7)', () => {
       expect(s.status().progress!.c.matchIndex).to.equal(8);
     });
 
-    it('a follower that says it holds fewer bytes gets the chunk from there; a lost chunk goes again at the heartbeat', () => {
+    const chunksTo = (msgs: Message[], peer: NodeId) =>
+      msgs.filter((m): m is InstallSnapshotMessage => m.type === MessageType.InstallSnapshot && m.receiver === peer);
+    const ticks = (s: Server, st: MemoryStorage, n: number) => {
+      const out: Message[] = [];
+      for (let i = 0; i < n; i++) {
+        s.tick();
+        out.push(...drain(s, st).flatMap((rd) => rd.messages));
+      }
+      return out;
+    };
+
+    it('a lost chunk goes again when the transfer stalls for a heartbeat interval', () => {
+      const { s, st } = leader();
+      s.step(reply(s, { response: false, currentTerm: s.currentTerm, conflictIndex: 1 }));
+      expect(chunksTo(drain(s, st).flatMap((rd) => rd.messages), 'c').map((m) => m.data.offset)).to.deep.equal([0]);
+      const resent = chunksTo(ticks(s, st, 6), 'c');
+      expect(resent.length).to.be.at.least(1);
+      expect(resent.every((m) => m.data.offset === 0)).to.equal(true);
+    });
+
+    it('a refusal saying the follower holds fewer bytes: the stalled transfer resumes from there', () => {
       const { s, st } = leader();
       s.step(reply(s, { response: false, currentTerm: s.currentTerm, conflictIndex: 1 }));
       drain(s, st);
-      s.step(reply(s, { response: false, currentTerm: s.currentTerm, snapshotOffset: 4 }));
-      const next = drain(s, st).flatMap((rd) => rd.messages).find((m) => m.type === MessageType.InstallSnapshot && m.receiver === 'c');
-      expect(next && next.type === MessageType.InstallSnapshot && next.data.offset).to.equal(4);
-      // No answer for two heartbeat intervals: the same chunk is sent again.
-      const again: Message[] = [];
-      for (let i = 0; i < 6; i++) {
-        s.tick();
-        again.push(...drain(s, st).flatMap((rd) => rd.messages));
-      }
-      const resent = again.filter((m) => m.type === MessageType.InstallSnapshot && m.receiver === 'c');
-      expect(resent.length).to.be.at.least(1);
-      expect(resent.every((m) => m.type === MessageType.InstallSnapshot && m.data.offset === 4)).to.equal(true);
+      s.step(reply(s, { response: true, currentTerm: s.currentTerm, snapshotOffset: 4 }));
+      expect(chunksTo(drain(s, st).flatMap((rd) => rd.messages), 'c').map((m) => m.data.offset)).to.deep.equal([4]);
+      // The chunk at 4 is lost and the follower, restarted, says it holds nothing.
+      s.step(reply(s, { response: false, currentTerm: s.currentTerm, snapshotOffset: 0 }));
+      expect(chunksTo(drain(s, st).flatMap((rd) => rd.messages), 'c')).to.deep.equal([]);
+      const resent = chunksTo(ticks(s, st, 6), 'c');
+      expect(resent.map((m) => m.data.offset)[0]).to.equal(0);
+    });
+
+    it('duplicated answers do not multiply the chunks in flight (stop-and-wait holds)', () => {
+      const { s, st } = leader();
+      s.step(reply(s, { response: false, currentTerm: s.currentTerm, conflictIndex: 1 }));
+      drain(s, st);
+      const ack = reply(s, { response: true, currentTerm: s.currentTerm, snapshotOffset: 4 });
+      // The same acknowledgement arrives three times (the network duplicated it).
+      s.step(ack);
+      s.step(ack);
+      s.step(ack);
+      expect(chunksTo(drain(s, st).flatMap((rd) => rd.messages), 'c').map((m) => m.data.offset)).to.deep.equal([4]);
     });
   });
 });
