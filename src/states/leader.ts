@@ -15,7 +15,7 @@
 import { AppendEntriesMessage, MessageType, NodeId, ResponseMessage } from '../messages';
 import { Snapshot } from '../log/types';
 import type { ProposeResult, ReadResult, Server } from '../server/server';
-import { State } from './state';
+import { rejectReplication, State } from './state';
 
 interface Progress {
   /** Figure 2: index of the next log entry to send to that server. */
@@ -150,12 +150,7 @@ export class Leader extends State {
    */
   onAppendEntries(server: Server, message: AppendEntriesMessage): State {
     server.emit({ kind: 'drop', reason: `AppendEntries from ${message.sender} in our own term ${message.term}` });
-    server.send({
-      type: MessageType.Response,
-      receiver: message.sender,
-      term: server.currentTerm,
-      data: { response: false, currentTerm: server.currentTerm },
-    });
+    rejectReplication(server, message.sender);
     return this;
   }
 

@@ -97,12 +97,7 @@ export abstract class State {
   protected onStaleMessage(server: Server, message: Message): State {
     // Figure 13 InstallSnapshot receiver 1: "Reply immediately if term < currentTerm."
     if (message.type === MessageType.AppendEntries || message.type === MessageType.InstallSnapshot) {
-      server.send({
-        type: MessageType.Response,
-        receiver: message.sender,
-        term: server.currentTerm,
-        data: { response: false, currentTerm: server.currentTerm },
-      });
+      rejectReplication(server, message.sender);
     } else if (message.type === MessageType.RequestVote) {
       server.emit({
         kind: 'vote',
@@ -131,12 +126,7 @@ export abstract class State {
    */
   onInstallSnapshot(server: Server, message: InstallSnapshotMessage): State {
     server.emit({ kind: 'drop', reason: `InstallSnapshot from ${message.sender} in our own term ${message.term}` });
-    server.send({
-      type: MessageType.Response,
-      receiver: message.sender,
-      term: server.currentTerm,
-      data: { response: false, currentTerm: server.currentTerm },
-    });
+    rejectReplication(server, message.sender);
     return this;
   }
 
@@ -188,6 +178,16 @@ export abstract class State {
 
   /** Called after the driver persisted a Ready. */
   onPersisted(_server: Server): void {}
+}
+
+/** Answer an AppendEntries or InstallSnapshot with a rejection carrying our term. */
+export function rejectReplication(server: Server, to: NodeId): void {
+  server.send({
+    type: MessageType.Response,
+    receiver: to,
+    term: server.currentTerm,
+    data: { response: false, currentTerm: server.currentTerm },
+  });
 }
 
 export function refuseVote(server: Server, message: RequestVoteMessage, reason: string): void {
