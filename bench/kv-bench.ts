@@ -104,7 +104,7 @@ async function startOurs(): Promise<Cluster> {
     const peerApis = names.filter((_, j) => j !== i).map((p) => `${p}=127.0.0.1:${api[names.indexOf(p)]}`).join(',');
     return spawn(
       process.execPath,
-      ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src', 'main.ts'), '--name', name, '--port', String(raft[i]), '--api-port', String(api[i]),
+      [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), '-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src', 'main.ts'), '--name', name, '--port', String(raft[i]), '--api-port', String(api[i]),
         '--peers', peers, '--peer-apis', peerApis, '--transport', opts.transport, '--data-dir', path.join(dir, name), '--log-format', 'json',
         ...String(opts.nodeArgs).split(' ').filter(Boolean)],
       { cwd: ROOT, stdio: 'ignore' },

@@ -82,6 +82,12 @@ async function main(): Promise<number> {
     snapshotEvery: opts.snapshotEvery,
     maxEntryBytes: transport.maxEntryBytes(),
     onEvent: (e) => log.event(e),
+    onFatal: (e) => {
+      // The disk refused a write: nothing more may be promised. Exit non-zero.
+      log.error(`storage failed: ${e.message}; stopping`);
+      process.exitCode = 1;
+      void api.close().finally(() => process.exit(1));
+    },
   });
   const api = new ApiServer({
     node,

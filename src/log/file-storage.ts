@@ -465,6 +465,46 @@ export class FileStorage implements Storage {
   }
 
   /**
+   * save() with the fsync on libuv's thread pool: a follower keeps taking
+   * AppendEntries and a leader keeps taking proposals while the disk works,
+   * and they all go into the next batch (group commit). A snapshot or a
+   * segment rotation (rare) takes the synchronous path.
+   */
+  async saveAsync(batch: PersistBatch): Promise<void> {
+    const cur = this.segments[this.segments.length - 1];
+    if (batch.snapshot || cur.size >= this.segmentBytes || !this.fs.fsyncAsync) {
+      this.save(batch);
+      return;
+    }
+    this.usable();
+    const { hardState, entries } = batch;
+    const last = this.mem.lastIndex();
+    if (entries.length > 0 && (entries[0].index < this.mem.firstIndex() || entries[0].index > last + 1)) {
+      throw new RangeError(`append at ${entries[0].index} outside [${this.mem.firstIndex()}, ${last + 1}]`);
+    }
+    if (entries.length === 0 && !hardState) return;
+    const parts: Buffer[] = [];
+    let maxIndex = 0;
+    for (const e of entries) {
+      parts.push(encodeEntry(e));
+      maxIndex = Math.max(maxIndex, e.index);
+    }
+    if (hardState) parts.push(encodeHardState(hardState));
+    const buf = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    const fd = this.fd!;
+    this.guard(() => this.fs.write(fd, buf));
+    cur.size += buf.length;
+    cur.maxIndex = Math.max(cur.maxIndex, maxIndex);
+    this.mem.save(batch);
+    try {
+      await this.fs.fsyncAsync(fd);
+    } catch (e) {
+      this.failed = e;
+      throw new StorageFailedError(e);
+    }
+  }
+
+  /**
    * §7 log compaction: save the state machine's state after entry `index` as
    * the snapshot, then discard the log prefix and WAL segments it covers.
    */

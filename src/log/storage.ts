@@ -33,6 +33,13 @@ export interface Storage {
    * state. When save returns, all of it survives a crash.
    */
   save(batch: PersistBatch): void;
+  /**
+   * Like save, but the wait for the disk does not block the event loop: the
+   * promise resolves once the batch is durable. Reads see the batch at once.
+   * At most one call may be in flight, and no other write meanwhile.
+   * Optional: a driver without it (or a backend without a disk) uses save.
+   */
+  saveAsync?(batch: PersistBatch): Promise<void>;
   /** save({ hardState: hs, entries: [], snapshot: null }). */
   setHardState(hs: HardState): void;
   /**

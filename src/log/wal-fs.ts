@@ -22,6 +22,8 @@ export interface WalFs {
   write(fd: number, data: Uint8Array): void;
   /** Make the file's data and size durable. */
   fsync(fd: number): void;
+  /** fsync on libuv's thread pool, so the event loop keeps running meanwhile (optional). */
+  fsyncAsync?(fd: number): Promise<void>;
   close(fd: number): void;
   /** Make the directory's entries (created, renamed, removed files) durable. */
   fsyncDir(dir: string): void;
@@ -45,6 +47,7 @@ export const realFs: WalFs = {
     while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done);
   },
   fsync: (fd) => fs.fsyncSync(fd),
+  fsyncAsync: (fd) => new Promise<void>((resolve, reject) => fs.fsync(fd, (e) => (e ? reject(e) : resolve()))),
   close: (fd) => fs.closeSync(fd),
   fsyncDir: (dir) => {
     const fd = fs.openSync(dir, 'r');

@@ -44,6 +44,8 @@ export interface RaftNodeOptions {
   seed?: number;
   /** Snapshot the state machine and compact the log every this many applied entries (0: never). */
   snapshotEvery?: number;
+  /** Storage failed while running: the node has stopped; the owner should exit non-zero. */
+  onFatal?: (e: Error) => void;
   /** Largest client command the transport can carry in one message (bytes of {term, value} JSON). */
   maxEntryBytes?: number;
   checkQuorum?: boolean;
@@ -191,6 +193,8 @@ export class RaftNode implements NodeHandle {
     this.proposals.clear();
     this.reads.clear();
     this.readsAt.length = 0;
+    // Let a write already on its way to the disk finish before the owner closes the storage.
+    await this.persisting?.catch(() => undefined);
     await this.opts.transport.close();
   }
 
@@ -384,7 +388,9 @@ export class RaftNode implements NodeHandle {
   }
 
   private processReady(): void {
-    while (this.server.hasReady()) {
+    // One Ready at a time: while its write is on the disk, the core keeps
+    // taking messages and proposals, and they all go into the next Ready.
+    while (this.persisting === null && !this.stopped && this.server.hasReady()) {
       const rd = this.server.ready();
       const now = Math.floor(Date.now() / 1000);
       // Thesis §10.2.1: a leader may send AppendEntries before its own write
@@ -392,19 +398,51 @@ export class RaftNode implements NodeHandle {
       // Server.advance); everything else waits for the write.
       const early: Message[] = rd.softState.role === 'leader' ? rd.messages.filter((m) => m.type === MessageType.AppendEntries) : [];
       for (const m of early) this.opts.transport.send({ ...m, timestamp: now });
+      const storage = this.opts.storage;
+      const batch = { hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot };
+      const writes = rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null;
+      if (writes && storage.saveAsync && !rd.snapshot) {
+        this.persisting = storage.saveAsync(batch).then(
+          () => {
+            this.persisting = null;
+            if (this.stopped) return;
+            this.finishReady(rd, early, now);
+            this.processReady();
+          },
+          (e) => {
+            this.persisting = null;
+            this.fail(e);
+          },
+        );
+        return;
+      }
       this.persist(rd);
-      for (const m of rd.messages) if (!early.includes(m)) this.opts.transport.send({ ...m, timestamp: now });
-      for (const e of rd.committedEntries) this.apply(e);
-      for (const rs of rd.readStates) this.readIndexKnown(rs.context, rs.index);
-      this.server.advance(rd);
-      this.releaseReads();
-      this.maybeCompact();
+      this.finishReady(rd, early, now);
     }
-    if (this.leaseKeeper) {
+    if (this.persisting === null && this.leaseKeeper) {
       // Promote once an entry of our term is applied; demote at once on a step-down.
       this.leaseKeeper.observe(this.raftView(), this.clock());
       this.pollConditions();
     }
+  }
+
+  /** The write of `rd` is durable: send what depended on it, apply, advance. */
+  private finishReady(rd: Ready, early: Message[], now: number): void {
+    for (const m of rd.messages) if (!early.includes(m)) this.opts.transport.send({ ...m, timestamp: now });
+    for (const e of rd.committedEntries) this.apply(e);
+    for (const rs of rd.readStates) this.readIndexKnown(rs.context, rs.index);
+    this.server.advance(rd);
+    this.releaseReads();
+    this.maybeCompact();
+  }
+
+  /** The write in flight, if any. */
+  private persisting: Promise<void> | null = null;
+
+  /** Storage failed: nothing more may be promised. Stop, and let the owner exit. */
+  private fail(e: unknown): void {
+    this.opts.onFatal?.(e instanceof Error ? e : new Error(String(e)));
+    void this.stop();
   }
 
   /**
