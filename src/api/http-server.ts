@@ -102,8 +102,6 @@ export class ApiServer {
   private readonly kv: KvStore;
   private readonly requestTimeoutMs: number;
   private readonly healthTimeoutMs: number;
-  private readonly bootId = randomBytes(6).toString('hex');
-  private requestCounter = 0;
   private url: string | null = null;
   private readonly rpc = new Map<string, Handler>();
 
@@ -296,12 +294,15 @@ export class ApiServer {
     return result;
   }
 
-  private session(req: http.IncomingMessage): Session {
+  /**
+   * The dedup session of a write (thesis §6.3). Only a client that may retry
+   * needs one, and it says so with x-request-id; a request without the header
+   * cannot be retried as the same request, so it carries none (and costs the
+   * replicated dedup table nothing).
+   */
+  private session(req: http.IncomingMessage): Session | null {
     const h = req.headers[REQUEST_ID_HEADER];
-    if (h === undefined) {
-      this.requestCounter += 1;
-      return { clientId: `${memberIdOf(this.node.name)}-${this.bootId}-${this.requestCounter}`, seq: 1 };
-    }
+    if (h === undefined) return null;
     if (typeof h !== 'string' || !REQUEST_ID.test(h)) {
       throw badField(REQUEST_ID_HEADER, 'must be 1-128 visible ASCII characters');
     }

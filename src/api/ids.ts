@@ -6,9 +6,17 @@
 import { createHash } from 'node:crypto';
 import { NodeId } from '../messages';
 
+const cache = new Map<string, string>();
+
 function id64(text: string): string {
-  const n = BigInt('0x' + createHash('sha256').update(text).digest('hex').slice(0, 16));
-  return (n === 0n ? 1n : n).toString(); // 0 means "none" in etcd
+  let id = cache.get(text);
+  if (id === undefined) {
+    const n = BigInt('0x' + createHash('sha256').update(text).digest('hex').slice(0, 16));
+    id = (n === 0n ? 1n : n).toString(); // 0 means "none" in etcd
+    // Every response header names these IDs: hash each name once (a cluster has few).
+    if (cache.size < 1024) cache.set(text, id);
+  }
+  return id;
 }
 
 /** The uint64 member ID (decimal string) of the node named `name`. */

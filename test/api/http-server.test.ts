@@ -204,12 +204,15 @@ describe('HTTP API: reads and writes go through the NodeHandle', () => {
     expect(s.node.barriers).to.equal(1);
   });
 
-  it('writes are proposed as plain JSON commands with a session', async () => {
+  it('writes are proposed as plain JSON commands, with a session only when x-request-id asks for one', async () => {
     await post(s.url + '/v3/kv/put', { key: b64('k'), value: b64('v'), prev_kv: true });
-    expect(s.node.proposals).to.have.length(1);
-    const p = s.node.proposals[0] as Record<string, unknown>;
-    expect(p).to.include({ op: 'put', key: b64('k'), value: b64('v'), prevKv: true, seq: 1 });
-    expect(p.clientId).to.be.a('string');
+    await post(s.url + '/v3/kv/put', { key: b64('k'), value: b64('w') }, { 'x-request-id': 'abc' });
+    expect(s.node.proposals).to.have.length(2);
+    const [plain, retriable] = s.node.proposals as Record<string, unknown>[];
+    expect(plain).to.include({ op: 'put', key: b64('k'), value: b64('v'), prevKv: true });
+    expect(plain).to.not.have.property('clientId');
+    expect(plain).to.not.have.property('seq');
+    expect(retriable).to.include({ op: 'put', clientId: 'req:abc', seq: 1 });
   });
 
   it('the same x-request-id is applied once and answered twice alike', async () => {
