@@ -492,10 +492,16 @@ export class FileStorage implements Storage {
     if (hardState) parts.push(encodeHardState(hardState));
     const buf = parts.length === 1 ? parts[0] : Buffer.concat(parts);
     const fd = this.fd!;
+    // Only commitIndex moved: nothing here was promised to anyone, and a
+    // commitIndex lost in a crash is learned again from the leader (a
+    // snapshot still counts as committed: RaftLog's constructor). So it is
+    // written, not waited for (etcd raft's MustSync makes the same call).
+    const mustSync = entries.length > 0 || !hardState || !sameVote(hardState, this.mem.hardState());
     this.guard(() => this.fs.write(fd, buf));
     cur.size += buf.length;
     cur.maxIndex = Math.max(cur.maxIndex, maxIndex);
     this.mem.save(batch);
+    if (!mustSync) return;
     try {
       await this.fs.fsyncAsync(fd);
     } catch (e) {
@@ -609,4 +615,9 @@ export class FileStorage implements Storage {
     }
     if (changed) this.fs.fsyncDir(this.dir);
   }
+}
+
+/** Same term and vote: the hard state differs at most in commitIndex. */
+function sameVote(a: HardState, b: HardState): boolean {
+  return a.currentTerm === b.currentTerm && a.votedFor === b.votedFor;
 }
