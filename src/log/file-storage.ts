@@ -578,7 +578,13 @@ export class FileStorage implements Storage {
     const name = segmentName(seq);
     const buf = Buffer.concat([encodeSegmentHeader(seq, this.clusterId, this.node), encodeHardState(this.mem.hardState()), ...parts]);
     const fd = this.fs.create(this.file(name));
-    if (this.fd !== null) this.fs.close(this.fd);
+    if (this.fd !== null) {
+      // The old segment may end in records written without an fsync
+      // (saveAsync's commitIndex-only batches): make it whole before it stops
+      // being the last segment, where only a torn tail is forgiven.
+      this.fs.fsync(this.fd);
+      this.fs.close(this.fd);
+    }
     this.fd = fd;
     this.segments.push({ seq, name, maxIndex, size: 0 });
     this.fs.write(fd, buf);

@@ -159,10 +159,8 @@ export class RaftNode implements NodeHandle {
 
   async start(): Promise<void> {
     await this.opts.transport.start((m) => this.onMessage(m));
-    this.ticker = setInterval(() => {
-      this.server.tick();
-      this.schedule();
-    }, this.tickMs);
+    this.lastTickAt = performance.now();
+    this.ticker = setInterval(() => this.catchUpTicks(), this.tickMs);
     if (this.leaseKeeper) {
       // The expiry task: it runs everywhere but does something only on the
       // primary (the leader, once an entry of its term is applied).
@@ -198,6 +196,25 @@ export class RaftNode implements NodeHandle {
     await this.opts.transport.close();
   }
 
+  /**
+   * Time enters the core as ticks. A timer may fire late or not at all while
+   * the event loop is busy (garbage collection, a snapshot): give the core
+   * every tick it is owed, so its timeouts -- and the leader lease, which
+   * must never outlive real time -- follow the clock, not the timer.
+   */
+  private catchUpTicks(): void {
+    if (this.stopped) return;
+    const now = performance.now();
+    const owed = Math.min(Math.floor((now - this.lastTickAt) / this.tickMs), 100_000);
+    if (owed <= 0) return;
+    this.lastTickAt += owed * this.tickMs;
+    if (now - this.lastTickAt > this.tickMs) this.lastTickAt = now; // more than the cap was owed
+    for (let i = 0; i < owed; i++) this.server.tick();
+    this.schedule();
+  }
+
+  private lastTickAt = 0;
+
   private onMessage(message: Message): void {
     if (this.stopped) return;
     this.server.step(message);
@@ -223,6 +240,7 @@ export class RaftNode implements NodeHandle {
 
   readBarrier(): Promise<void> {
     if (this.stopped) return Promise.reject(new TimeoutError('read (node stopped)', null));
+    this.catchUpTicks(); // a leader lease is judged on the clock as of now
     const context = `${this.idPrefix}-r${++this.seq}`;
     const result = this.server.readIndex(context);
     if (result.kind === 'not-leader') return Promise.reject(this.notLeader(result.leader));
@@ -406,8 +424,12 @@ export class RaftNode implements NodeHandle {
           () => {
             this.persisting = null;
             if (this.stopped) return;
-            this.finishReady(rd, early, now);
-            this.processReady();
+            try {
+              this.finishReady(rd, early, now);
+              this.processReady();
+            } catch (e) {
+              this.fail(e);
+            }
           },
           (e) => {
             this.persisting = null;
@@ -416,8 +438,13 @@ export class RaftNode implements NodeHandle {
         );
         return;
       }
-      this.persist(rd);
-      this.finishReady(rd, early, now);
+      try {
+        this.persist(rd);
+        this.finishReady(rd, early, now);
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
     }
     if (this.persisting === null && this.leaseKeeper) {
       // Promote once an entry of our term is applied; demote at once on a step-down.
@@ -463,6 +490,10 @@ export class RaftNode implements NodeHandle {
     const every = this.opts.snapshotEvery ?? 0;
     const applied = this.server.log.applied;
     if (every <= 0 || applied - this.lastSnapshotIndex < every) return;
+    // The snapshot is the state machine at `applied`; the log may hold it
+    // only once that index is stable (a truncation during the last write can
+    // leave it unstable for one more Ready): try again next time.
+    if (applied > this.server.log.stableLastIndex()) return;
     if (this.server.compact(applied, this.opts.stateMachine.snapshot())) this.lastSnapshotIndex = applied;
   }
 

@@ -92,8 +92,11 @@ export class Server {
     this.log = new RaftLog(config.storage);
     this.lastReportedCommit = this.log.committed;
     // Every server starts as a follower (§5.2); simpleRaft's 'candidate'
-    // initial state campaigns at the first tick instead of waiting.
-    const follower = new Follower(this, config.initialState === 'candidate' ? 0 : undefined);
+    // initial state campaigns at the first tick instead of waiting -- on a
+    // fresh node only. A node restarting with a term may have acknowledged a
+    // leader just before it stopped, so it waits like any follower (§4.2.3).
+    const campaignAtOnce = config.initialState === 'candidate' && hs.currentTerm === 0;
+    const follower = new Follower(this, campaignAtOnce ? 0 : undefined);
     follower.justStarted = true;
     this.state = follower;
   }

@@ -254,6 +254,11 @@ export class FaultyFs implements WalFs {
     if (size > durable) this.inner.truncate(p, durable + this.rng.int(0, size - durable + 1));
   }
 
+  /** The asynchronous fsync of the real node's write path: the same model, one turn later. */
+  fsyncAsync(fd: number): Promise<void> {
+    return Promise.resolve().then(() => this.fsync(fd));
+  }
+
   close(fd: number): void {
     this.step(`close`, () => {
       this.inner.close(fd);
