@@ -69,7 +69,8 @@ export interface ServerConfig {
   heartbeatTicks: number;
   /**
    * simpleRaft's initial state: 'follower' waits for a leader or its timeout;
-   * 'candidate' campaigns on the first tick. Both are safe: a candidate still
+   * 'candidate' campaigns on the first tick of a fresh node (one restarting
+   * with a saved term waits like a follower). Both are safe: a candidate still
    * needs a majority of votes in a fresh term.
    */
   initialState?: InitialState;
