@@ -224,6 +224,18 @@ class RecentIds {
   }
 }
 
+/** Which counter each kind of drop increments. */
+const DROP_COUNTER: Record<UdpDropReason, keyof Omit<UdpGossipCounters, 'malformedByCode'>> = {
+  'malformed': 'malformed',
+  'duplicate': 'duplicates',
+  'injected-loss': 'injectedLoss',
+  'queue-full': 'queueFull',
+  'oversized': 'oversized',
+  'send-error': 'sendErrors',
+  'handler-error': 'handlerErrors',
+  'closed': 'droppedClosed',
+};
+
 export class UdpGossipTransport implements Transport {
   readonly name: NodeId;
   private readonly opts: ReturnType<typeof resolveOptions>;
@@ -448,16 +460,7 @@ export class UdpGossipTransport implements Transport {
   }
 
   private drop(reason: UdpDropReason, detail: string): void {
-    switch (reason) {
-      case 'malformed': this.counts.malformed++; break;
-      case 'duplicate': this.counts.duplicates++; break;
-      case 'injected-loss': this.counts.injectedLoss++; break;
-      case 'queue-full': this.counts.queueFull++; break;
-      case 'oversized': this.counts.oversized++; break;
-      case 'send-error': this.counts.sendErrors++; break;
-      case 'handler-error': this.counts.handlerErrors++; break;
-      case 'closed': this.counts.droppedClosed++; break;
-    }
+    this.counts[DROP_COUNTER[reason]]++;
     this.opts.onDrop?.(reason, detail);
   }
 }

@@ -122,6 +122,18 @@ function endpoint(host: string, port: number): string {
   return host.includes(':') ? `tcp://[${host}]:${port}` : `tcp://${host}:${port}`;
 }
 
+/** Which counter each kind of drop increments. */
+const DROP_COUNTER: Record<ZeroMqDropReason, keyof Omit<ZeroMqCounters, 'malformedByCode'>> = {
+  'malformed': 'malformed',
+  'bad-frames': 'badFrames',
+  'misaddressed': 'misaddressed',
+  'queue-full': 'queueFull',
+  'oversized': 'oversized',
+  'send-error': 'sendErrors',
+  'handler-error': 'handlerErrors',
+  'closed': 'droppedClosed',
+};
+
 export class ZeroMqTransport implements Transport {
   readonly name: NodeId;
   private readonly opts: Required<Omit<ZeroMqTransportOptions, 'onDrop'>> & Pick<ZeroMqTransportOptions, 'onDrop'>;
@@ -271,16 +283,7 @@ export class ZeroMqTransport implements Transport {
   }
 
   private drop(reason: ZeroMqDropReason, detail: string): void {
-    switch (reason) {
-      case 'malformed': this.counts.malformed++; break;
-      case 'bad-frames': this.counts.badFrames++; break;
-      case 'misaddressed': this.counts.misaddressed++; break;
-      case 'queue-full': this.counts.queueFull++; break;
-      case 'oversized': this.counts.oversized++; break;
-      case 'send-error': this.counts.sendErrors++; break;
-      case 'handler-error': this.counts.handlerErrors++; break;
-      case 'closed': this.counts.droppedClosed++; break;
-    }
+    this.counts[DROP_COUNTER[reason]]++;
     this.opts.onDrop?.(reason, detail);
   }
 

@@ -17,31 +17,13 @@ import time
 import unittest
 
 import _support  # noqa: F401
+from _support import NullBoard, Recorder
 from _support import PYTHON_ROOT
 
 from simpleraft_bridge import codec, stand_ins
 from simpleraft_bridge.boards import Peer, UdpGossipBoard
 from simpleraft_bridge.runner import Host, stand_in_classes
 from simpleraft_bridge.stand_in_states import Candidate, Follower, Leader, Server
-
-
-class Recorder(object):
-    """A neighbour that keeps the wire form of what is posted to it."""
-
-    def __init__(self, name, sink):
-        self._name = name
-        self.sink = sink
-
-    def post_message(self, message):
-        self.sink.append(codec.decode_dict(codec.encode_message(message)))
-
-
-class NullBoard(object):
-    def set_owner(self, owner):
-        self.owner = owner
-
-    def post_message(self, message):
-        pass
 
 
 def node(name="me", peers=("a", "b"), state=None, log=None, term=None):

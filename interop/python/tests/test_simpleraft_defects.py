@@ -14,6 +14,7 @@ import sys
 import unittest
 
 import _support  # noqa: F401
+from _support import NullBoard, Recorder
 
 from simpleraft_bridge import codec, stand_ins
 from simpleraft_bridge.runner import Host, load_simpleraft
@@ -39,25 +40,6 @@ def tearDownModule():
         for k in [k for k in sys.modules if k == "simpleRaft" or k.startswith("simpleRaft.")]:
             del sys.modules[k]
         codec._classes_cache = None
-
-
-class Recorder(object):
-    """A neighbour that keeps the wire form of each message at the moment it is posted."""
-
-    def __init__(self, name, sink):
-        self._name = name
-        self.sink = sink
-
-    def post_message(self, message):
-        self.sink.append(codec.decode_dict(codec.encode_message(message)))
-
-
-class NullBoard(object):
-    def set_owner(self, owner):
-        self.owner = owner
-
-    def post_message(self, message):
-        pass
 
 
 def server(state, log=None, peers=("a", "b")):
