@@ -391,8 +391,10 @@ export class SimCluster {
         this.network.send({ ...m, timestamp: Math.floor(this.now / 100) }, this.now);
       }
       this.checker.onApply(view, rd.committedEntries);
-      for (const e of rd.committedEntries) node.sm.apply(e);
-      node.applied.push(...rd.committedEntries);
+      for (const e of rd.committedEntries) {
+        node.sm.apply(e);
+        node.applied.push(e);
+      }
       if (this.onApplied) for (const e of rd.committedEntries) this.onApplied(node.name, e);
       server.advance(rd);
       // §7: "Each server takes snapshots independently, covering just the
