@@ -96,6 +96,7 @@ async function main(): Promise<number> {
     port: opts.apiPort,
     peerApis: Object.fromEntries(opts.peerApis),
     log: (l) => log.error(l),
+    debug: (l) => log.debug(l),
   });
 
   try {

@@ -9,6 +9,8 @@ export type LogFormat = 'human' | 'json';
 export interface Logger {
   event(e: RaftEvent): void;
   info(message: string, fields?: Record<string, unknown>): void;
+  /** Written only with --log-level debug. */
+  debug(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -25,6 +27,9 @@ export function createLogger(node: string, format: LogFormat, debug: boolean, ou
     },
     info(message, fields = {}) {
       line('info', message, fields);
+    },
+    debug(message, fields = {}) {
+      if (debug) line('debug', message, fields);
     },
     error(message, fields = {}) {
       line('error', message, fields);
