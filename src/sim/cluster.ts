@@ -39,6 +39,8 @@ export interface SimOptions {
   /** Compact a node's log once this many entries were applied since its last snapshot (§7); 0: never. */
   snapshotEvery?: number;
   maxSnapshotChunkBytes?: number;
+  /** Most committed entries per Ready (Server's default 1024 unless given). */
+  maxCommittedEntriesPerReady?: number;
   /** Where nodes keep their "disk"; MemoryStorage per node unless given. */
   storage?: StorageProvider;
   /** Builds each incarnation's state machine (a fresh one at every start); ListStateMachine unless given. */
@@ -154,6 +156,7 @@ export class SimCluster {
       maxEntriesPerAppend: this.maxEntriesPerAppend,
       maxInflight: this.maxInflight,
       maxSnapshotChunkBytes: this.options.maxSnapshotChunkBytes,
+      maxCommittedEntriesPerReady: this.options.maxCommittedEntriesPerReady,
       readMode: this.options.readMode,
       bugs: this.options.bugs,
       onEvent: this.options.log ? (e: RaftEvent) => this.options.log!(`[t=${this.now}] ${node.name}: ${describeEvent(e)}`) : undefined,
