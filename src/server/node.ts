@@ -10,7 +10,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { LeaseHandle, LeaseTimeToLive, NotLeaderError, NodeHandle, NodeStatus, TimeoutError } from '../api/node-handle';
+import { EntryTooLargeError, LeaseHandle, LeaseTimeToLive, NotLeaderError, NodeHandle, NodeStatus, TimeoutError } from '../api/node-handle';
 import { LeaseKeeper, RaftView, minLeaseTtlSeconds } from '../kv/lease-keeper';
 import { Lessor } from '../kv/lessor';
 import { Message, MessageType, NodeId } from '../messages';
@@ -62,14 +62,6 @@ export interface RaftNodeOptions {
   leaseCheckMs?: number;
   /** Added to every lease deadline when a leader promotes its Lessor. Default one election timeout. */
   leaseExtendMs?: number;
-}
-
-/** A command too large for the transport to carry: refused before it enters the log. */
-export class EntryTooLargeError extends Error {
-  constructor(readonly bytes: number, readonly limit: number) {
-    super(`command of ${bytes} bytes exceeds the ${limit}-byte limit of this cluster's transport`);
-    this.name = 'EntryTooLargeError';
-  }
 }
 
 /** What the node appends for a client command: the command and who waits for it. */
