@@ -95,6 +95,13 @@ export class SimCluster {
   /** Snapshots taken (local compaction) and installed (InstallSnapshot), for tests and reports. */
   snapshotsTaken = 0;
   snapshotsInstalled = 0;
+  /**
+   * AppendEntries answers reaching a leader: rejections, and successes that
+   * advanced its matchIndex for the sender. Many rejections per useful
+   * answer mean replication keeps falling back to probing.
+   */
+  appendRejections = 0;
+  usefulAppendAcks = 0;
   /** Nodes crashed by an injected storage fault. */
   storageFaults = 0;
   now = 0;
@@ -344,9 +351,19 @@ export class SimCluster {
       held.push(message);
       return;
     }
+    const leader = message.type === MessageType.Response && message.data.snapshotOffset === undefined && node.server.state.role === 'leader';
+    const matchBefore = leader ? this.matchIndexOf(node.server, message.sender) : 0;
     node.server.step(message);
+    if (leader && message.type === MessageType.Response && node.server.state.role === 'leader') {
+      if (!message.data.response) this.appendRejections++;
+      else if (this.matchIndexOf(node.server, message.sender) > matchBefore) this.usefulAppendAcks++;
+    }
     this.processReady(node);
     this.checker.checkStep(this.views());
+  }
+
+  private matchIndexOf(server: Server, peer: NodeId): number {
+    return server.status().progress?.[String(peer)]?.matchIndex ?? 0;
   }
 
   private views(): NodeView[] {
