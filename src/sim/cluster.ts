@@ -351,10 +351,10 @@ export class SimCluster {
       held.push(message);
       return;
     }
-    const leader = message.type === MessageType.Response && message.data.snapshotOffset === undefined && node.server.state.role === 'leader';
-    const matchBefore = leader ? this.matchIndexOf(node.server, message.sender) : 0;
+    const toLeader = message.type === MessageType.Response && message.data.snapshotOffset === undefined && node.server.state.role === 'leader';
+    const matchBefore = toLeader ? this.matchIndexOf(node.server, message.sender) : 0;
     node.server.step(message);
-    if (leader && message.type === MessageType.Response && node.server.state.role === 'leader') {
+    if (toLeader && message.type === MessageType.Response && node.server.state.role === 'leader') {
       if (!message.data.response) this.appendRejections++;
       else if (this.matchIndexOf(node.server, message.sender) > matchBefore) this.usefulAppendAcks++;
     }

@@ -245,8 +245,9 @@ export class Leader extends State {
   }
 
   /**
-   * A rejection that answers an AppendEntries we no longer wait on (etcd's
-   * Progress.MaybeDecrTo): it is late, duplicated or overtaken, and acting
+   * §5.3 backs nextIndex up on a rejection; but not on one that answers an
+   * AppendEntries we no longer wait on (etcd's Progress.MaybeDecrTo): it is
+   * late, duplicated or overtaken, and acting
    * on it would throw replication back to probing for nothing. At or below
    * matchIndex our logs are known to match, so a rejection there is old; in
    * probe mode only the probe at nextIndex - 1 is outstanding. A rejection
