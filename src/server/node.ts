@@ -23,6 +23,7 @@ import { RaftEvent } from './events';
 import { Ready } from './ready';
 import { Server } from './server';
 import { StateMachine } from './state-machine';
+import { termJump } from './term-jump';
 
 export interface RaftNodeOptions {
   name: NodeId;
@@ -158,7 +159,7 @@ export class RaftNode implements NodeHandle {
   private lastSnapshotIndex: number;
 
   async start(): Promise<void> {
-    await this.opts.transport.start((m) => this.onMessage(m));
+    await this.opts.transport.start((m, from) => this.onMessage(m, from));
     this.lastTickAt = performance.now();
     this.ticker = setInterval(() => this.catchUpTicks(), this.tickMs);
     if (this.leaseKeeper) {
@@ -214,9 +215,19 @@ export class RaftNode implements NodeHandle {
   }
 
   private lastTickAt = 0;
+  /** Messages whose term was TERM_JUMP_WARN_MARGIN or more ahead of ours (term-jump.ts). */
+  private termJumps = 0;
 
-  private onMessage(message: Message): void {
+  private onMessage(message: Message, from?: string): void {
     if (this.stopped) return;
+    // Legal Raft, but a signal (term-jump.ts): say who and from where, before
+    // the term rule adopts it. Non-members are dropped by step() and not counted here.
+    const ourTerm = this.server.currentTerm;
+    const jump = termJump(message, ourTerm);
+    if (jump !== null && this.server.isPeer(message.sender)) {
+      this.termJumps++;
+      this.opts.onEvent?.({ kind: 'term-jump', term: ourTerm + jump, from: message.sender, ourTerm, address: from ?? null });
+    }
     this.server.step(message);
     this.schedule();
   }
@@ -263,6 +274,7 @@ export class RaftNode implements NodeHandle {
         matchIndex: s.progress?.[String(p)]?.matchIndex,
         api: this.opts.apiAddresses?.get(p),
       })),
+      counters: { termJumps: this.termJumps, transport: this.opts.transport.counters?.() ?? {} },
     };
   }
 
