@@ -26,8 +26,3 @@ export function raftNumberProblem(v: unknown): 'type' | 'range' | null {
   if (typeof v !== 'number' || !Number.isFinite(v) || !Number.isInteger(v) || v < 0) return 'type';
   return v < RAFT_NUMBER_LIMIT ? null : 'range';
 }
-
-/** Is `v` a term or index we accept: an integer in [0, RAFT_NUMBER_LIMIT)? */
-export function isRaftNumber(v: unknown): v is number {
-  return raftNumberProblem(v) === null;
-}

@@ -196,8 +196,6 @@ export class ZeroMqTransport implements Transport {
     const ipv6 = host.includes(':');
     const common = { linger: 0, reconnectInterval: reconnectIntervalMs, reconnectMaxInterval: reconnectIntervalMaxMs, ipv6 };
     const pub = new zmq.Publisher({ ...common, sendHighWaterMark: highWaterMark });
-    // A SUB socket disconnects a peer that sends a frame larger than this, so a
-    // hostile peer cannot make us buffer an unbounded frame.
     try {
       await this.bindWithRetry(pub);
     } catch (e) {
@@ -208,6 +206,8 @@ export class ZeroMqTransport implements Transport {
     this.pub = pub;
     this.state = 'started';
     for (const peer of this.opts.peers) {
+      // A SUB socket disconnects a peer that sends a frame larger than
+      // maxMessageSize, so a hostile peer cannot make us buffer an unbounded frame.
       const sub = new zmq.Subscriber({ ...common, receiveHighWaterMark: highWaterMark, maxMessageSize: maxMessageBytes + 1024 });
       sub.subscribe(this.ownTopic);
       sub.subscribe(BROADCAST_TOPIC);
@@ -367,7 +367,7 @@ export class ZeroMqTransport implements Transport {
     }
     // Only the peer itself publishes on its PUB socket: a message naming
     // another sender was relayed or forged, and ZeroMQ never relays.
-    const from = `${endpoint(peer.host, peer.port).slice('tcp://'.length)}`;
+    const from = endpoint(peer.host, peer.port).slice('tcp://'.length);
     if (!sameNode(message.sender, peer.name)) {
       this.drop('not-member', `sender ${String(message.sender)} on the socket of ${String(peer.name)} (${from})`);
       return;
