@@ -615,6 +615,7 @@ export class ApiServer {
         if (api) peer.api = api;
         return peer;
       }),
+      ...(st.counters ? { counters: st.counters } : {}),
     };
   }
 
