@@ -524,6 +524,17 @@ describe('HTTP API: status, maintenance status, member list, health', () => {
     ]);
   });
 
+  it('GET /version in etcd\'s shape (the etcd API level we serve, and our own version); POST is 405 as in etcd', async () => {
+    const r = await get(s.url + '/version');
+    expect([r.status, r.headers.get('content-type'), r.json]).to.deep.equal([
+      200,
+      'application/json',
+      { etcdserver: '3.4.0', etcdcluster: '3.4.0', simpleraft: '0.1.0' },
+    ]);
+    expect((await post(s.url + '/version', {})).status).to.equal(405);
+    expect((await post(s.url + '/health', {})).status).to.equal(405);
+  });
+
   it('GET /health is true with a leader and a working read barrier, 503 without a leader', async () => {
     let r = await get(s.url + '/health');
     expect([r.status, r.json]).to.deep.equal([200, { health: 'true' }]);

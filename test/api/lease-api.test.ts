@@ -194,6 +194,22 @@ describe('lease API (etcd gateway samples 11-34) on a 3-node in-process cluster'
     expect(gone.json).to.not.have.property('kvs');
   });
 
+  it('every lease call under /v3beta/ and the /v3/kv/lease/* aliases, as etcd 3.4 serves them (etcd3gw uses both)', async () => {
+    const grant = await post(`${follower.url}/v3beta/lease/grant`, { TTL: 30, ID: 777 });
+    expect(grant.json).to.deep.include({ ID: '777', TTL: '30' });
+    for (const path of ['/v3beta/lease/leases', '/v3/kv/lease/leases', '/v3beta/kv/lease/leases']) {
+      const ids = ((await post(follower.url + path, {})).json!.leases as { ID: string }[]).map((l) => l.ID);
+      expect(ids, path).to.include('777');
+    }
+    for (const path of ['/v3beta/lease/timetolive', '/v3/kv/lease/timetolive', '/v3beta/kv/lease/timetolive']) {
+      expect((await post(follower.url + path, { ID: 777 })).json, path).to.deep.include({ ID: '777', grantedTTL: '30' });
+    }
+    const ka = await rawPost(`${follower.url}/v3beta/lease/keepalive`, '{"ID": 777}');
+    expect(JSON.parse(ka.lines[0]).result).to.deep.include({ ID: '777', TTL: '30' });
+    expect((await post(`${follower.url}/v3beta/kv/lease/revoke`, { ID: 777 })).status).to.equal(200);
+    expect((await post(`${follower.url}/v3/kv/lease/revoke`, { ID: 777 })).status).to.equal(404);
+  });
+
   it('samples 22-23: keep-alive, one message or several in one body, one {"result"} line each; through a follower too', async () => {
     for (const m of [leader, follower]) {
       const one = await rawPost(`${m.url}/v3/lease/keepalive`, '{"ID":12345}');
