@@ -2,8 +2,8 @@
 // as recorded from a real etcd 3.4 (../shared/etcd-gateway-samples.md):
 // - `bytes` fields are standard padded base64;
 // - int64 fields are accepted as JSON numbers of any size or as decimal strings,
-//   read exactly (a JSON number never passes through a JS double), and written
-//   as strings;
+//   read exactly (a JSON number never passes through a JS double:
+//   exact-json.ts), and written as strings;
 // - zero, false and empty fields are left out of replies;
 // - unknown request fields are ignored, and null means "absent";
 // - errors are {error, message, code} with the gRPC code, and the HTTP status
@@ -35,7 +35,7 @@ import {
   parseBase64,
   toBase64,
 } from '../kv';
-import { isLosslessNumber, parse as parseLosslessJson } from 'lossless-json';
+import { JsonNumber, parseExactJson } from './exact-json';
 
 /** gRPC status codes etcd's errors carry. */
 export const GrpcCode = {
@@ -117,22 +117,31 @@ type Obj = Record<string, unknown>;
 
 /**
  * Parse a request body: empty means {}; otherwise it must be a JSON object.
- * Numbers stay as their text (lossless-json's LosslessNumber), so an int64
- * such as a lease ID above 2^53 arrives exactly, as Go's decoder reads it in
- * etcd's gateway; Fields converts each number to the type its field needs.
+ * A number arrives as a safe integer or as a JsonNumber with its exact text,
+ * so an int64 such as a lease ID above 2^53 is read as Go's decoder reads it
+ * in etcd's gateway; Fields converts each number to the type its field needs.
  */
 export function parseBody(body: Buffer): Obj {
   if (body.length === 0) return {};
   let parsed: unknown;
   try {
-    parsed = parseLosslessJson(body.toString('utf8'));
+    parsed = parseExactJson(body.toString('utf8'));
   } catch (e) {
     throw new ApiError(400, GrpcCode.InvalidArgument, `bad JSON body: ${(e as Error).message}`, { field: 'body' });
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || isLosslessNumber(parsed)) {
-    throw badField('body', 'must be a JSON object');
-  }
-  return parsed as Obj;
+  if (!isObject(parsed)) throw badField('body', 'must be a JSON object');
+  return parsed;
+}
+
+/** A JSON object (not an array, not a number kept as JsonNumber). */
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonNumber);
+}
+
+/** The text of a JSON number (a safe integer or a JsonNumber), or null for any other value. */
+function numberText(v: unknown): string | null {
+  if (v instanceof JsonNumber) return v.text;
+  return typeof v === 'number' ? String(v) : null;
 }
 
 /** JSON's integer syntax: what Go's decoder accepts for an int64. */
@@ -198,10 +207,8 @@ export class Fields {
   int64(n: string): bigint {
     const v = this.get(n);
     if (v === undefined) return 0n;
-    let text: string;
-    if (isLosslessNumber(v)) text = v.value;
-    else if (typeof v === 'string') text = v.trim();
-    else throw badField(this.name(n), 'must be an integer or a decimal string');
+    const text = typeof v === 'string' ? v.trim() : numberText(v);
+    if (text === null) throw badField(this.name(n), 'must be an integer or a decimal string');
     if (!JSON_INTEGER.test(text)) {
       if (JSON_NUMBER.test(text)) throw notInt64(this.name(n), text);
       throw badField(this.name(n), 'must be an integer or a decimal string');
@@ -236,7 +243,8 @@ export class Fields {
     const v = this.get(n);
     if (v === undefined) return values[0];
     if (typeof v === 'string' && names.includes(v)) return values[names.indexOf(v)];
-    if (isLosslessNumber(v) && /^(0|[1-9][0-9]*)$/.test(v.value) && Number(v.value) < values.length) return values[Number(v.value)];
+    const text = numberText(v);
+    if (text !== null && /^(0|[1-9][0-9]*)$/.test(text) && Number(text) < values.length) return values[Number(text)];
     throw badField(this.name(n), `must be one of ${names.join(', ')}`);
   }
 
@@ -250,8 +258,8 @@ export class Fields {
   object(n: string): Fields | undefined {
     const v = this.get(n);
     if (v === undefined) return undefined;
-    if (typeof v !== 'object' || Array.isArray(v)) throw badField(this.name(n), 'must be an object');
-    return new Fields(v as Obj, this.limits, `${this.name(n)}.`);
+    if (!isObject(v)) throw badField(this.name(n), 'must be an object');
+    return new Fields(v, this.limits, `${this.name(n)}.`);
   }
 }
 
@@ -318,8 +326,8 @@ export function parseTxn(f: Fields, limits: ApiLimits): TxnRequest {
     });
   }
   const obj = (v: unknown, name: string): Fields => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badField(name, 'must be an object');
-    return new Fields(v as Obj, limits, `${name}.`);
+    if (!isObject(v)) throw badField(name, 'must be an object');
+    return new Fields(v, limits, `${name}.`);
   };
   return {
     compare: compare.map((c, i) => parseCompare(obj(c, `compare[${i}]`))),
