@@ -122,6 +122,7 @@ async function main(): Promise<number> {
   const clientUrl = wildcard ? `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${api.port}` : url;
   const publisher = publishMember(node, opts.name, clientUrl, {
     onPublished: () => log.info(`published client URL ${clientUrl} to the cluster`),
+    isPublished: () => members.members().get(String(opts.name))?.[0] === clientUrl,
   });
   log.info(
     `node ${opts.name} started as ${opts.initialState} (${opts.transport} on ${opts.host}:${opts.port}, peers ${opts.peers.map((p) => p.name).join(', ') || 'none'}); client API ${url}`,

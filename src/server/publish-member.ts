@@ -12,6 +12,12 @@ export interface PublishOptions {
   maxRetryMs?: number;
   /** Called once, when the command has been applied on this node. */
   onPublished?: () => void;
+  /**
+   * Whether this node has applied the URL already. Checked before each retry:
+   * a proposal that timed out may still have committed, and proposing again
+   * would only add an entry.
+   */
+  isPublished?: () => boolean;
 }
 
 export interface Publisher {
@@ -47,6 +53,10 @@ export function publishMember(
       } catch {
         await pause(retryMs);
         retryMs = Math.min(maxRetryMs, retryMs * 2);
+        if (!stopped && options.isPublished?.()) {
+          options.onPublished?.();
+          return;
+        }
       }
     }
   })();

@@ -55,10 +55,20 @@ describe('members learn client URLs through the cluster (no --peer-apis)', funct
     expect((await c.post(follower, 'kv/put', { key: b64('svc/a'), value: b64('up'), lease: id })).status).to.equal(200);
     await leaseCallsThrough(follower, id, 'svc/a');
 
-    // Every member published, so member/list gives every client URL.
-    const list = await c.post(follower, 'cluster/member/list', {});
-    const urls = Object.fromEntries((list.body.members as { name: string; clientURLs?: string[] }[]).map((m) => [m.name, m.clientURLs]));
-    expect(urls).to.deep.equal(Object.fromEntries(c.nodes.map((n, i) => [n.name, [c.url(i)]])));
+    // Every member publishes, so member/list comes to give every client URL.
+    const expected = Object.fromEntries(c.nodes.map((n, i) => [n.name, [c.url(i)]]));
+    let urls: Record<string, unknown> = {};
+    await waitFor(
+      async () => {
+        const list = await c.post(follower, 'cluster/member/list', {});
+        urls = Object.fromEntries((list.body.members as { name: string; clientURLs?: string[] }[]).map((m) => [m.name, m.clientURLs]));
+        return Object.keys(expected).every((name) => urls[name] !== undefined);
+      },
+      20_000,
+      'every member in member/list with a client URL',
+      50,
+    );
+    expect(urls).to.deep.equal(expected);
 
     // The new leader's URL is known too: it published when it started.
     await c.kill(leader);

@@ -119,6 +119,22 @@ describe('publishMember (the publisher)', () => {
     expect(published).to.equal(1);
   });
 
+  it('a proposal that timed out but was applied meanwhile is not proposed again', async () => {
+    let calls = 0;
+    let applied = false;
+    const node = {
+      propose: async () => {
+        calls++;
+        applied = true; // committed and applied after all, but the answer came too late
+        throw new Error('request timed out');
+      },
+    };
+    let published = 0;
+    const p = publishMember(node, 'n1', 'http://h:1', { retryMs: 1, isPublished: () => applied, onPublished: () => published++ });
+    await p.done;
+    expect([calls, published]).to.deep.equal([1, 1]);
+  });
+
   it('stop() ends the retries at once', async () => {
     let calls = 0;
     const node = { propose: async () => { calls++; throw new Error('no leader'); } };
