@@ -30,7 +30,8 @@ export class JsonNumber {
 const SENTINEL = '\u0000simpleraft:number';
 /** A token that is exact as a double: an integer of at most 15 digits (< 2^53). */
 const SAFE_INTEGER = /^-?(0|[1-9][0-9]{0,14})$/;
-const JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
+/** JSON's number syntax (RFC 8259 §6). */
+export const JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

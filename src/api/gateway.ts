@@ -35,7 +35,7 @@ import {
   parseBase64,
   toBase64,
 } from '../kv';
-import { JsonNumber, parseExactJson } from './exact-json';
+import { JSON_NUMBER, JsonNumber, parseExactJson } from './exact-json';
 
 /** gRPC status codes etcd's errors carry. */
 export const GrpcCode = {
@@ -146,8 +146,6 @@ function numberText(v: unknown): string | null {
 
 /** JSON's integer syntax: what Go's decoder accepts for an int64. */
 const JSON_INTEGER = /^-?(0|[1-9][0-9]*)$/;
-/** Any JSON number: an int64 field given one that is not an integer is refused as etcd refuses it. */
-const JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
 
 /** etcd's 400 for a number that is not an int64 (Go's encoding/json message), naming our field. */
 function notInt64(field: string, text: string): ApiError {
