@@ -16,7 +16,9 @@ import { createLogger, Logger } from './cli/logger';
 import { KvStore, Lessor } from './kv';
 import { FileStorage, OutOfRangeDataError } from './log/file-storage';
 import { MemoryStorage, Storage } from './log/storage';
+import { MemberDirectory } from './server/member-directory';
 import { RaftNode } from './server/node';
+import { Publisher, publishMember } from './server/publish-member';
 import { Transport } from './transport/transport';
 import { UdpGossipTransport } from './transport/udp-gossip';
 import { ZeroMqTransport } from './transport/zeromq';
@@ -70,14 +72,17 @@ async function main(): Promise<number> {
   // leader-only part (deadlines, expiry) on the real clock.
   const lessor = new Lessor();
   const kv = new KvStore({ leases: lessor });
+  // Members learn each other's client URLs through the log (as etcd members
+  // publish theirs); --peer-apis is only a fallback until they have.
+  const members = new MemberDirectory(kv, opts.peerApis);
   const ticksPerMs = (ms: number) => Math.max(1, Math.round(ms / opts.tickMs));
   const node = new RaftNode({
     name: opts.name,
     peers: opts.peers.map((p) => p.name),
-    apiAddresses: opts.peerApis,
+    apiAddresses: members,
     storage,
     transport,
-    stateMachine: kv,
+    stateMachine: members,
     lessor,
     tickMs: opts.tickMs,
     electionTicks: ticksPerMs(opts.electionTimeoutMs),
@@ -117,6 +122,13 @@ async function main(): Promise<number> {
     process.stderr.write(`error: --api-port ${opts.apiPort}: ${(e as Error).message}\n`);
     return 2;
   }
+  // A wildcard API address is no place to send clients: publish the node's own host with the API port.
+  const wildcard = opts.apiHost === '0.0.0.0' || opts.apiHost === '::';
+  const clientUrl = wildcard ? `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${api.port}` : url;
+  const publisher = publishMember(node, opts.name, clientUrl, {
+    onPublished: () => log.info(`published client URL ${clientUrl} to the cluster`),
+    isPublished: () => members.members().get(String(opts.name))?.[0] === clientUrl,
+  });
   log.info(
     `node ${opts.name} started as ${opts.initialState} (${opts.transport} on ${opts.host}:${opts.port}, peers ${opts.peers.map((p) => p.name).join(', ') || 'none'}); client API ${url}`,
   );
@@ -127,7 +139,7 @@ async function main(): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info(`${signal}: shutting down`);
-      await shutdown(log, api, node, storage);
+      await shutdown(log, api, node, storage, publisher);
       resolve(0);
     };
     process.on('SIGINT', () => void stop('SIGINT'));
@@ -151,7 +163,8 @@ function outOfRangeAdvice(dir: string): string {
 }
 
 /** Stop accepting clients, stop the node (no more ticks or messages), flush storage, close sockets. */
-async function shutdown(log: Logger, api: ApiServer, node: RaftNode, storage: Storage): Promise<void> {
+async function shutdown(log: Logger, api: ApiServer, node: RaftNode, storage: Storage, publisher: Publisher): Promise<void> {
+  publisher.stop();
   await api.close();
   await node.stop();
   if (storage instanceof FileStorage) storage.close();

@@ -18,6 +18,8 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   udpDropRate?: number;
   extraArgs?: string[];
+  /** Pass --peer-apis (default true); false starts nodes as the README's one-node-per-terminal recipe does. */
+  peerApis?: boolean;
 }
 
 export interface Status {
@@ -76,6 +78,7 @@ export class ProcessCluster {
       heartbeatMs: 50,
       udpDropRate: 0,
       extraArgs: [],
+      peerApis: true,
       ...options,
     };
     const c = new ProcessCluster(o);
@@ -108,7 +111,7 @@ export class ProcessCluster {
     ];
     if (others.length > 0) {
       args.push('--peers', others.map((m) => `${m.name}=${LOOPBACK}:${m.port}`).join(','));
-      args.push('--peer-apis', others.map((m) => `${m.name}=${LOOPBACK}:${m.api}`).join(','));
+      if (this.o.peerApis) args.push('--peer-apis', others.map((m) => `${m.name}=${LOOPBACK}:${m.api}`).join(','));
     }
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     n.output = [];
