@@ -126,6 +126,7 @@ describe('bad configuration exits with code 2 and one clear line', function () {
 
   const cases: [string, string[], RegExp][] = [
     ['unknown flag', ['--name', 'n1', '--port', '5001', '--bogus'], /unknown option '--bogus'/],
+    ['misspelled required flag', ['--nmae', 'n1', '--port', '5001'], /unknown option '--nmae' \(Did you mean --name\?\)/],
     ['port out of range', ['--name', 'n1', '--port', '99999'], /--port: "99999" is not a port/],
     ['itself among its peers', ['--name', 'n1', '--port', '5001', '--peers', 'n1=127.0.0.1:5002'], /n1 is this node itself/],
     ['duplicate names', ['--name', 'n1', '--port', '5001', '--peers', 'n2=127.0.0.1:5002,n2=127.0.0.1:5003'], /duplicate name n2/],
@@ -138,6 +139,14 @@ describe('bad configuration exits with code 2 and one clear line', function () {
       expect(r.stderr).to.match(message);
     });
   }
+
+  it('a data directory the kernel will not create (/proc/nope) is refused at once', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const r = await runNode(['--name', 'n1', '--port', '5001', '--data-dir', '/proc/nope']);
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr.trim().split('\n')).to.have.length(1);
+    expect(r.stderr).to.match(/--data-dir: \/proc\/nope is not usable/);
+  });
 
   it('port in use', async () => {
     const [port, api] = await freeTcpPorts(2);
