@@ -11,6 +11,7 @@
 import { CommanderError } from 'commander';
 import { ApiServer } from './api/http-server';
 import { ConfigError, NodeOptions, parseNodeOptions } from './cli/node-options';
+import { lockDataDir } from './cli/data-dir-lock';
 import { createLogger, Logger } from './cli/logger';
 import { KvStore, Lessor } from './kv';
 import { FileStorage } from './log/file-storage';
@@ -40,6 +41,14 @@ async function main(): Promise<number> {
     log.info('no data directory: everything is kept in memory and lost on exit');
     storage = new MemoryStorage();
   } else {
+    try {
+      // Before anything in the directory is read; released when the process exits.
+      const lock = lockDataDir(opts.dataDir);
+      process.once('exit', () => lock.release());
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      return 2;
+    }
     try {
       const fileStorage = FileStorage.open({ dir: opts.dataDir, clusterId: opts.clusterId, node: opts.name, log: (l) => log.info(l) });
       const r = fileStorage.recovery;

@@ -170,6 +170,21 @@ describe('bad configuration exits with code 2 and one clear line', function () {
     expect(r.stderr).to.match(/n1/);
   });
 
+  it('a data directory in use by a live node: exits 2 naming its process, before reading it', async () => {
+    const c = await ProcessCluster.start({ nodes: 1 });
+    try {
+      const [port, api] = await freeTcpPorts(2);
+      const r = await runNode(['--name', 'n1', '--port', String(port), '--api-port', String(api), '--data-dir', path.join(c.dataRoot, 'n1')]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+      expect(r.stderr).to.match(new RegExp(`is in use by process ${c.nodes[0].child!.pid}`));
+      expect(r.stdout).to.not.match(/recovered/);
+      expect(c.isRunning(0)).to.equal(true);
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('--help prints the usage and exits 0', async () => {
     const r = await runNode(['--help']);
     expect(r.code).to.equal(0);
