@@ -12,6 +12,7 @@ import { CommanderError } from 'commander';
 import { ApiServer } from './api/http-server';
 import { ConfigError, NodeOptions, parseNodeOptions } from './cli/node-options';
 import { lockDataDir } from './cli/data-dir-lock';
+import { DropLog } from './cli/drop-log';
 import { createLogger, Logger } from './cli/logger';
 import { KvStore, Lessor } from './kv';
 import { FileStorage } from './log/file-storage';
@@ -64,10 +65,13 @@ async function main(): Promise<number> {
     }
   }
 
+  // --log-level debug: a line per dropped message, bounded per second (src/cli/drop-log.ts).
+  const dropLog = opts.logLevel === 'debug' ? new DropLog({ log: (reason) => log.event({ kind: 'drop', reason }) }) : null;
+  const onDrop = dropLog?.onDrop;
   const transport: Transport & { maxEntryBytes(): number } =
     opts.transport === 'zmq'
-      ? new ZeroMqTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers })
-      : new UdpGossipTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers, dropRate: opts.udpDropRate });
+      ? new ZeroMqTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers, onDrop })
+      : new UdpGossipTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers, dropRate: opts.udpDropRate, onDrop });
 
   // The store and its client key leases (docs/leases.md): the Lessor's
   // replicated part lives in the store's snapshots; the node runs its
@@ -132,6 +136,7 @@ async function main(): Promise<number> {
       stopping = true;
       log.info(`${signal}: shutting down`);
       await shutdown(log, api, node, storage);
+      dropLog?.close();
       resolve(0);
     };
     process.on('SIGINT', () => void stop('SIGINT'));

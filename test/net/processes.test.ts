@@ -2,6 +2,7 @@
 // transports. Few, bounded in time, and they clean up after themselves.
 
 import { expect } from 'chai';
+import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,6 +95,33 @@ for (const transport of ['zmq', 'udp'] as const) {
     }
   });
 }
+
+describe('--log-level debug logs dropped messages, a flood in a few lines', function () {
+  this.timeout(120_000);
+  let c: ProcessCluster;
+  after(async () => {
+    await c?.stop();
+  });
+
+  it('a flood of malformed datagrams: the first ones by line, the rest in one total', async () => {
+    c = await ProcessCluster.start({ nodes: 1, transport: 'udp', extraArgs: ['--log-level', 'debug'] });
+    const sock = dgram.createSocket('udp4');
+    try {
+      for (let i = 0; i < 200; i++) {
+        await new Promise<void>((r, j) => sock.send(Buffer.from(`not json ${i}`), c.nodes[0].port, LOOPBACK, (e) => (e ? j(e) : r())));
+      }
+    } finally {
+      sock.close();
+    }
+    const dropLines = () => c.log(0).split('\n').filter((l) => l.includes('dropped a message'));
+    await waitFor(() => dropLines().some((l) => /malformed: \d+ more within 1000 ms/.test(l)), 20_000, 'the total of malformed datagrams');
+    const lines = dropLines();
+    const counted = lines.reduce((sum, l) => sum + Number(/malformed: (\d+) more/.exec(l)?.[1] ?? (/malformed \(/.test(l) ? 1 : 0)), 0);
+    // The kernel may drop a few datagrams itself under load: at most 200 arrive.
+    expect(counted, lines.join('\n')).to.be.within(6, 200);
+    expect(lines.length, lines.join('\n')).to.be.below(20);
+  });
+});
 
 describe('real processes over udp with 20% datagram loss', function () {
   this.timeout(120_000);
