@@ -1,7 +1,10 @@
 // One Raft node per terminal:
 //
-//   npx ts-node src/main.ts --name n1 --port 5001 \
+//   npx simpleraft-node --name n1 --port 5001 \
 //     --peers n2=127.0.0.1:5002,n3=127.0.0.1:5003 --api-port 8001
+//
+// (bin/simpleraft-node runs the compiled dist/main.js; in development,
+// `npx ts-node --transpile-only src/main.ts` runs this source.)
 //
 // Wiring only: options, storage, transport, state machine, client API. The
 // protocol lives in src/states and src/server; the loop in src/server/node.ts.

@@ -43,7 +43,7 @@ export function buildCommand(): Command {
     .name('simpleraft-node')
     .description(
       'Run one Raft node (one per terminal). Example:\n' +
-        '  npx ts-node src/main.ts --name n1 --port 5001 --peers n2=127.0.0.1:5002,n3=127.0.0.1:5003 --api-port 8001',
+        '  npx simpleraft-node --name n1 --port 5001 --peers n2=127.0.0.1:5002,n3=127.0.0.1:5003 --api-port 8001',
     )
     // --name and --port are required, but checked after parsing: commander
     // checks required options before unknown ones, so a misspelled `--nmae`
