@@ -8,26 +8,11 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { freeBasePort, LOOPBACK } from '../net/ports';
+import { agreedLeader, statusAt } from '../net/cluster-harness';
+import { freeBasePort } from '../net/ports';
 import { waitFor } from '../net/wait';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-
-interface Status {
-  name: string;
-  role: string;
-  term: number;
-  leader: string | null;
-}
-
-async function status(api: number): Promise<Status | null> {
-  try {
-    const res = await fetch(`http://${LOOPBACK}:${api}/status`, { signal: AbortSignal.timeout(1000) });
-    return res.ok ? ((await res.json()) as Status) : null;
-  } catch {
-    return null;
-  }
-}
 
 function alive(pid: number): boolean {
   try {
@@ -68,17 +53,7 @@ describe('npm start: a console for a local cluster', function () {
     console_.stderr!.on('data', (d) => (output += d));
     const exited = new Promise<number | null>((r) => console_.once('exit', (code) => r(code)));
 
-    const leaderOf = async (candidates: number[]): Promise<number> => {
-      let leader = -1;
-      await waitFor(async () => {
-        const s = await Promise.all(candidates.map((i) => status(apis[i])));
-        const leaders = s.filter((x) => x?.role === 'leader');
-        if (leaders.length !== 1 || !s.every((x) => x !== null && x.leader === leaders[0]!.name)) return false;
-        leader = Number(leaders[0]!.name.slice(1)) - 1;
-        return true;
-      }, 60_000, `a leader among ${candidates.map((i) => `n${i + 1}`).join(', ')}`, 50);
-      return leader;
-    };
+    const leaderOf = async (candidates: number[]): Promise<number> => Number((await agreedLeader(candidates.map((i) => apis[i]))).slice(1)) - 1;
     const leader = await leaderOf([0, 1, 2]);
     expect(output).to.match(/Ctrl-C \(or q\) stops every node/);
     expect(output).to.not.match(/in its own terminal/);
@@ -94,7 +69,7 @@ describe('npm start: a console for a local cluster', function () {
     expect(output).to.match(new RegExp(`\\[${name}\\] ${others.map((i) => `n${i + 1}`).join(', ')} keep running\\. Press ${leader + 1} to restart ${name}`));
 
     console_.stdin!.write(`${leader + 1}\n`);
-    await waitFor(async () => (await status(apis[leader])) !== null, 60_000, `${name} to serve again after its restart`, 100);
+    await waitFor(async () => (await statusAt(apis[leader])) !== null, 60_000, `${name} to serve again after its restart`, 100);
     await leaderOf([0, 1, 2]);
 
     const restartedPid = Number([...output.matchAll(new RegExp(`\\[${name}\\] started, pid (\\d+)`, 'g'))].at(-1)![1]);

@@ -57,6 +57,29 @@ export function runNode(args: string[], timeoutMs = 20_000): Promise<{ code: num
   });
 }
 
+/** GET /status of the node whose client API is on 127.0.0.1:`apiPort`; null while it does not answer. */
+export async function statusAt(apiPort: number): Promise<Status | null> {
+  try {
+    const res = await fetch(`http://${LOOPBACK}:${apiPort}/status`, { signal: AbortSignal.timeout(1000) });
+    return res.ok ? ((await res.json()) as Status) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The name of the one leader that every node with a client API on `apiPorts` follows, once there is one. */
+export async function agreedLeader(apiPorts: number[], timeoutMs = 60_000): Promise<string> {
+  let leader = '';
+  await waitFor(async () => {
+    const s = await Promise.all(apiPorts.map(statusAt));
+    const leaders = s.filter((x) => x?.role === 'leader');
+    if (leaders.length !== 1 || !s.every((x) => x !== null && x.leader === leaders[0]!.name)) return false;
+    leader = leaders[0]!.name;
+    return true;
+  }, timeoutMs, `one leader among the nodes with client APIs on ${apiPorts.join(', ')}`, 50);
+  return leader;
+}
+
 export class ProcessCluster {
   readonly dataRoot = mkdtempSync(path.join(tmpdir(), 'raft-proc-'));
   readonly nodes: NodeProc[] = [];
@@ -120,12 +143,7 @@ export class ProcessCluster {
   }
 
   async status(i: number): Promise<Status | null> {
-    try {
-      const res = await fetch(`${this.url(i)}/status`, { signal: AbortSignal.timeout(1000) });
-      return res.ok ? ((await res.json()) as Status) : null;
-    } catch {
-      return null;
-    }
+    return statusAt(this.nodes[i].api);
   }
 
   isRunning(i: number): boolean {
