@@ -489,9 +489,10 @@ function keepAliveStream(
   });
 }
 
-/** Why an endpoint gave no HTTP answer, in words a user can act on (the system's code kept for searching). */
+/** What fetch throws: the system's error (ECONNREFUSED, HPE_..., ...) is its cause. */
 type FetchFailure = Error & { cause?: { code?: string; message?: string } };
 
+/** Why an endpoint gave no HTTP answer, in words a user can act on (the system's code kept for searching). */
 function whyNoAnswer(err: FetchFailure, timeoutMs: number): string {
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
   const code = err.cause?.code;
