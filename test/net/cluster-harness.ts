@@ -28,6 +28,7 @@ export interface Status {
   commitIndex: number;
   lastApplied: number;
   lastLogIndex: number;
+  peers: { name: string | number }[];
 }
 
 interface NodeProc {

@@ -16,7 +16,7 @@ import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { agreedLeader, statusAt } from '../net/cluster-harness';
+import { agreedLeader, Status, statusAt } from '../net/cluster-harness';
 import { freeBasePort } from '../net/ports';
 import { waitFor } from '../net/wait';
 import { readmeCommands } from './commands';
@@ -127,10 +127,14 @@ describe('README commands', function () {
     tmp = mkdtempSync(path.join(tmpdir(), 'raft-readme-'));
     map = new Mapping(await freeBasePort([1, 2, 3, 4, 3001, 3002, 3003]), tmp);
   });
-  after(() => {
+  // Each test's processes end with it: the next test uses the same ports.
+  afterEach(async () => {
+    const ended = processes.map((p) => (p.exitCode !== null || p.signalCode !== null ? null : new Promise((r) => p.once('exit', r))));
     for (const p of processes) killGroup(p);
-    rmSync(tmp, { recursive: true, force: true });
+    await Promise.all(ended);
+    processes.length = 0;
   });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('every shell line of the README is run here or listed with the reason it is not', () => {
     const listed = [...Object.values(RUN), ...Object.keys(NOT_RUN)];
@@ -215,9 +219,14 @@ describe('README commands', function () {
     processes.push(...nodes);
     // "Watch them elect a leader (curl -s 127.0.0.1:8001/status)": the two TypeScript nodes
     // follow one leader; which of the three it is depends on the timers.
+    let statuses: (Status | null)[] = [];
     await waitFor(async () => {
-      const s = await Promise.all([1, 2].map((k) => statusAt(map.api(k))));
-      return s.every((x) => x !== null && x.leader !== null) && s[0]!.leader === s[1]!.leader;
+      statuses = await Promise.all([1, 2].map((k) => statusAt(map.api(k))));
+      return statuses.every((x) => x !== null && x.leader !== null) && statuses[0]!.leader === statuses[1]!.leader;
     }, 60_000, 'a leader the TypeScript nodes agree on');
+    // These are the nodes of this cluster, whose third member is the simpleRaft node.
+    expect(statuses.map((x) => x!.name)).to.deep.equal(['n1', 'n2']);
+    expect(statuses[0]!.peers.map((p) => String(p.name))).to.have.members(['n2', 'p1']);
+    expect(['n1', 'n2', 'p1']).to.include(String(statuses[0]!.leader));
   });
 });
