@@ -22,7 +22,8 @@ export { SeededRng } from './time/rng';
 export type { Rng } from './time/rng';
 
 // The driver that runs the core on a real clock, disk and network.
-export { RaftNode, EntryTooLargeError } from './server/node';
+export { RaftNode } from './server/node';
+export { EntryTooLargeError } from './api/node-handle';
 export type { RaftNodeOptions } from './server/node';
 
 // Storage.

@@ -53,7 +53,7 @@ const DATA_KEYS: Record<MessageType, { required: string[]; optional: string[] }>
   [MessageType.RequestVoteResponse]: { required: ['response'], optional: [] },
   [MessageType.Response]: {
     required: ['response', 'currentTerm'],
-    optional: ['matchIndex', 'conflictIndex', 'conflictTerm', 'context', 'snapshotOffset'],
+    optional: ['matchIndex', 'conflictIndex', 'conflictTerm', 'context', 'snapshotOffset', 'rejectedIndex'],
   },
   [MessageType.InstallSnapshot]: {
     required: ['leaderId', 'lastIncludedIndex', 'lastIncludedTerm', 'offset', 'data', 'done'],
@@ -193,6 +193,7 @@ function decodeData(type: MessageType, d: Record<string, unknown>): Message['dat
       if (d.conflictTerm !== undefined) data.conflictTerm = index(d.conflictTerm, '$.data.conflictTerm');
       if (d.context !== undefined) data.context = index(d.context, '$.data.context');
       if (d.snapshotOffset !== undefined) data.snapshotOffset = index(d.snapshotOffset, '$.data.snapshotOffset');
+      if (d.rejectedIndex !== undefined) data.rejectedIndex = index(d.rejectedIndex, '$.data.rejectedIndex');
       return data;
     }
     case MessageType.InstallSnapshot: {

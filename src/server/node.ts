@@ -10,7 +10,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { LeaseHandle, LeaseTimeToLive, NotLeaderError, NodeHandle, NodeStatus, TimeoutError } from '../api/node-handle';
+import { EntryTooLargeError, LeaseHandle, LeaseTimeToLive, NotLeaderError, NodeHandle, NodeStatus, TimeoutError } from '../api/node-handle';
 import { LeaseKeeper, RaftView, minLeaseTtlSeconds } from '../kv/lease-keeper';
 import { Lessor } from '../kv/lessor';
 import { Message, MessageType, NodeId } from '../messages';
@@ -56,20 +56,12 @@ export interface RaftNodeOptions {
    * part: promotion, the expiry task, keep-alive and time-to-live.
    */
   lessor?: Lessor;
-  /** Milliseconds, for lease deadlines; default a monotonic clock (performance.now). */
+  /** Milliseconds, for ticks and lease deadlines; default a monotonic clock (performance.now). */
   clock?: () => number;
   /** How often the leader's expiry task looks for expired leases. Default 100 ms. */
   leaseCheckMs?: number;
   /** Added to every lease deadline when a leader promotes its Lessor. Default one election timeout. */
   leaseExtendMs?: number;
-}
-
-/** A command too large for the transport to carry: refused before it enters the log. */
-export class EntryTooLargeError extends Error {
-  constructor(readonly bytes: number, readonly limit: number) {
-    super(`command of ${bytes} bytes exceeds the ${limit}-byte limit of this cluster's transport`);
-    this.name = 'EntryTooLargeError';
-  }
 }
 
 /** What the node appends for a client command: the command and who waits for it. */
@@ -158,8 +150,8 @@ export class RaftNode implements NodeHandle {
   private lastSnapshotIndex: number;
 
   async start(): Promise<void> {
+    this.lastTickAt = this.clock();
     await this.opts.transport.start((m) => this.onMessage(m));
-    this.lastTickAt = performance.now();
     this.ticker = setInterval(() => this.catchUpTicks(), this.tickMs);
     if (this.leaseKeeper) {
       // The expiry task: it runs everywhere but does something only on the
@@ -204,7 +196,7 @@ export class RaftNode implements NodeHandle {
    */
   private catchUpTicks(): void {
     if (this.stopped) return;
-    const now = performance.now();
+    const now = this.clock();
     const owed = Math.min(Math.floor((now - this.lastTickAt) / this.tickMs), 100_000);
     if (owed <= 0) return;
     this.lastTickAt += owed * this.tickMs;
@@ -217,6 +209,12 @@ export class RaftNode implements NodeHandle {
 
   private onMessage(message: Message): void {
     if (this.stopped) return;
+    // Time first: a message that waited out a stall must meet the timers as
+    // they are now. Otherwise a follower acknowledges a heartbeat (resetting
+    // its timer) and the owed ticks then expire that fresh timer at once, so
+    // it votes 0 ms after the acknowledgement (§4.2.3); and a leader judges
+    // a forwarded lease read on a clock that stopped at the stall (§6.4).
+    this.catchUpTicks();
     this.server.step(message);
     this.schedule();
   }

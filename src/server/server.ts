@@ -97,7 +97,11 @@ export class Server {
     // leader just before it stopped, so it waits like any follower (§4.2.3).
     const campaignAtOnce = config.initialState === 'candidate' && hs.currentTerm === 0;
     const follower = new Follower(this, campaignAtOnce ? 0 : undefined);
-    follower.justStarted = true;
+    // Thesis §4.2.3 at start-up: a node restarting with a term may have
+    // acknowledged a leader just before it stopped, so it keeps refusing
+    // higher-term votes for the minimum election timeout. A node at term 0
+    // has never seen any term, so never a leader: it has no lease to keep.
+    follower.justStarted = hs.currentTerm > 0;
     this.state = follower;
   }
 

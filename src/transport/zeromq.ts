@@ -17,7 +17,10 @@
 //   * the JSON frame is the codec's (messages/codec.ts); anything that does
 //     not decode is dropped and counted, never thrown;
 //   * ZeroMQ reconnects by itself to peers that start late or restart
-//     (reconnectInterval), so nothing here needs to.
+//     (reconnectInterval). One case it does not: a frame over the SUB
+//     socket's maxMessageSize is a protocol error to libzmq, which drops that
+//     peer's session for good. So on every disconnect of a peer we connect
+//     to it afresh (see reconnect).
 //
 // Sending never blocks the node: a PUB socket drops messages for a peer that
 // is not connected or whose queue is full (its high-water mark). zeromq v6's
@@ -99,6 +102,8 @@ export interface ZeroMqCounters {
   handlerErrors: number;
   /** Messages given to send() before start() or after close() that were not sent. */
   droppedClosed: number;
+  /** Peer links connected afresh after ZeroMQ reported them disconnected. */
+  reconnects: number;
 }
 
 function zeroCounters(): ZeroMqCounters {
@@ -115,6 +120,7 @@ function zeroCounters(): ZeroMqCounters {
     sendErrors: 0,
     handlerErrors: 0,
     droppedClosed: 0,
+    reconnects: 0,
   };
 }
 
@@ -196,7 +202,11 @@ export class ZeroMqTransport implements Transport {
     }
     sub.subscribe(this.ownTopic);
     sub.subscribe(BROADCAST_TOPIC);
-    for (const peer of this.opts.peers) sub.connect(endpoint(peer.host, peer.port));
+    const peerEndpoints = new Set(this.opts.peers.map((peer) => endpoint(peer.host, peer.port)));
+    sub.events.on('disconnect', ({ address }) => {
+      if (peerEndpoints.has(address)) this.reconnect(sub, address);
+    });
+    for (const ep of peerEndpoints) sub.connect(ep);
     this.pub = pub;
     this.sub = sub;
     this.state = 'started';
@@ -280,6 +290,24 @@ export class ZeroMqTransport implements Transport {
   /** The largest encoded message (codec JSON, in bytes) sent or accepted. */
   maxEncodedMessageBytes(): number {
     return this.opts.maxMessageBytes;
+  }
+
+  /**
+   * A peer's link went down. After a lost connection ZeroMQ would reconnect
+   * by itself, but after a protocol error -- a frame over maxMessageSize, from
+   * a peer or anything else on its port -- it never does, and we would never
+   * hear that peer again. We cannot tell the two apart from the event, so we
+   * always drop the old link and connect anew: one link per peer either way.
+   */
+  private reconnect(sub: zmq.Subscriber, address: string): void {
+    if (this.state !== 'started') return;
+    try {
+      sub.disconnect(address);
+    } catch {
+      // Already gone (the protocol-error case): nothing to drop.
+    }
+    sub.connect(address);
+    this.counts.reconnects++;
   }
 
   private drop(reason: ZeroMqDropReason, detail: string): void {

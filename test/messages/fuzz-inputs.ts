@@ -175,6 +175,7 @@ export function randomMessage(rng: SeededRng): Message {
       if (rng.chance(0.3)) m.data.conflictTerm = randomIndex(rng);
       if (rng.chance(0.2)) m.data.context = randomIndex(rng);
       if (rng.chance(0.2)) m.data.snapshotOffset = randomIndex(rng);
+      if (rng.chance(0.3)) m.data.rejectedIndex = randomIndex(rng);
       return withId(m);
     }
     case MessageType.InstallSnapshot: {

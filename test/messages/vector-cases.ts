@@ -151,6 +151,14 @@ export const VALID_VECTORS: ValidVector[] = [
     message: { type: MessageType.Response, sender: 'n2', receiver: 'n1', term: 3, timestamp: 0, data: { response: false, currentTerm: 3, conflictIndex: 9 } },
   },
   {
+    name: 'response-reject-rejected-index',
+    note: 'Response rejection as this port sends it: the conflict hint and rejectedIndex, the prevLogIndex it rejects',
+    message: {
+      type: MessageType.Response, sender: 'n2', receiver: 'n1', term: 3, timestamp: 0,
+      data: { response: false, currentTerm: 3, conflictIndex: 5, conflictTerm: 2, rejectedIndex: 6 },
+    },
+  },
+  {
     name: 'response-read-context',
     note: 'Response echoing the read-round context',
     message: {

@@ -167,6 +167,25 @@ describe('ZeroMqTransport (127.0.0.1)', function () {
     expect(ia.terms()).to.deep.equal([...ia.terms().filter((t) => t === 1), 5]);
   });
 
+  it('hears a peer again after it sent a frame over the size limit (libzmq drops that link for good)', async () => {
+    const ports = await freeTcpPorts(2);
+    const evil = new zmq.Publisher({ linger: 0 });
+    open.push(evil);
+    await evil.bind(`tcp://${LOOPBACK}:${ports[1]}`);
+    const maxMessageBytes = 4096;
+    const a = new ZeroMqTransport({ name: 'a', port: ports[0], maxMessageBytes, peers: [{ name: 'evil', host: LOOPBACK, port: ports[1] }] });
+    open.push(a);
+    const ia = new Inbox();
+    await a.start(ia.handler);
+    const valid = (term: number) => encodeMessage(requestVote('evil', 'a', term));
+    await retryUntil(() => void evil.send([topicFor('a'), valid(1)]), () => ia.has(1), WAIT_MS, 'evil connected');
+    // Just over the SUB socket's maxMessageSize (maxMessageBytes + 1 KiB).
+    await evil.send([topicFor('a'), Buffer.alloc(maxMessageBytes + 1024 + 1, 'x')]);
+    await retryUntil(() => void evil.send([topicFor('a'), valid(2)]), () => ia.has(2), WAIT_MS, 'a message after the oversized frame');
+    expect(a.counters().reconnects).to.be.at.least(1);
+    expect(ia.terms().filter((t) => t !== 1 && t !== 2)).to.deep.equal([]);
+  });
+
   it('splits an AppendEntries too large for one frame into consecutive pieces', async () => {
     const { ts: [a], inboxes: [, ib] } = await startAll(['a', 'b'], { maxMessageBytes: 1024 });
     await retryUntil(() => a.send(requestVote('a', 'b', 1)), () => ib.has(1), WAIT_MS, 'connected');

@@ -57,9 +57,9 @@ const NOT_RUN: Record<string, string> = {
   'npm run bench -- --compare etcd': 'a benchmark of minutes; its figures are in docs/benchmarks.md with the machine',
   'npm run bench:restart': 'a benchmark; docs/benchmarks.md',
   'npm run bench:soak': 'a benchmark of minutes; docs/benchmarks.md',
-  'npm run sim -- --seeds 500 --steps 2000 --nodes 3,5': 'the simulator commands are being fixed on another branch (issue 9, items 10-12); test/sim covers the simulator',
-  'npm run sim -- --seed 7 --nodes 3 --visible': 'as above',
-  'npm run sim -- --seeds 200 --bug commitPreviousTermByCount --no-liveness': 'as above',
+  'npm run sim -- --seeds 500 --steps 2000 --nodes 3,5': 'test/sim/simulator.test.ts runs the same seeds and steps in process',
+  'npm run sim -- --seed 7 --nodes 3 --visible': 'test/sim/readme-commands.test.ts runs it and checks its claim',
+  'npm run sim -- --seeds 100 --profile harsh --no-liveness --bug commitPreviousTermByCount': 'test/sim/readme-commands.test.ts runs it and checks its claim',
 };
 
 interface Run {

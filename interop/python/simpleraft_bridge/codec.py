@@ -116,7 +116,7 @@ DATA_SPECS = {
     # Response (AppendEntries reply): response is success, currentTerm is term.
     3: ((("response", BOOL), ("currentTerm", INDEX)),
         (("matchIndex", INDEX), ("conflictIndex", INDEX), ("conflictTerm", INDEX), ("context", INDEX),
-         ("snapshotOffset", INDEX))),
+         ("snapshotOffset", INDEX), ("rejectedIndex", INDEX))),
     # Ours: InstallSnapshot (paper §7, Figure 13), one chunk, bytes in base64.
     4: ((("leaderId", NODE), ("lastIncludedIndex", INDEX), ("lastIncludedTerm", INDEX), ("offset", INDEX),
          ("data", BASE64), ("done", BOOL)), ()),
