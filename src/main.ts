@@ -1,7 +1,10 @@
 // One Raft node per terminal:
 //
-//   npx ts-node src/main.ts --name n1 --port 5001 \
+//   npx simpleraft-node --name n1 --port 5001 \
 //     --peers n2=127.0.0.1:5002,n3=127.0.0.1:5003 --api-port 8001
+//
+// (bin/simpleraft-node runs the compiled dist/main.js; in development,
+// `npx ts-node --transpile-only src/main.ts` runs this source.)
 //
 // Wiring only: options, storage, transport, state machine, client API. The
 // protocol lives in src/states and src/server; the loop in src/server/node.ts.
@@ -12,6 +15,8 @@
 import { CommanderError } from 'commander';
 import { ApiServer } from './api/http-server';
 import { ConfigError, NodeOptions, parseNodeOptions } from './cli/node-options';
+import { lockDataDir } from './cli/data-dir-lock';
+import { DropLog } from './cli/drop-log';
 import { createLogger, Logger } from './cli/logger';
 import { KvStore, Lessor } from './kv';
 import { FileStorage, OutOfRangeDataError } from './log/file-storage';
@@ -44,6 +49,14 @@ async function main(): Promise<number> {
     storage = new MemoryStorage();
   } else {
     try {
+      // Before anything in the directory is read; released when the process exits.
+      const lock = lockDataDir(opts.dataDir);
+      process.once('exit', () => lock.release());
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      return 2;
+    }
+    try {
       const fileStorage = FileStorage.open({ dir: opts.dataDir, clusterId: opts.clusterId, node: opts.name, log: (l) => log.info(l) });
       const r = fileStorage.recovery;
       log.info(
@@ -62,10 +75,13 @@ async function main(): Promise<number> {
     }
   }
 
+  // --log-level debug: a line per dropped message, bounded per second (src/cli/drop-log.ts).
+  const dropLog = opts.logLevel === 'debug' ? new DropLog({ log: (reason) => log.event({ kind: 'drop', reason }) }) : null;
+  const onDrop = dropLog?.onDrop;
   const transport: Transport & { maxEntryBytes(): number } =
     opts.transport === 'zmq'
-      ? new ZeroMqTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers })
-      : new UdpGossipTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers, dropRate: opts.udpDropRate });
+      ? new ZeroMqTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers, onDrop })
+      : new UdpGossipTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers, dropRate: opts.udpDropRate, onDrop });
 
   // The store and its client key leases (docs/leases.md): the Lessor's
   // replicated part lives in the store's snapshots; the node runs its
@@ -140,6 +156,7 @@ async function main(): Promise<number> {
       stopping = true;
       log.info(`${signal}: shutting down`);
       await shutdown(log, api, node, storage, publisher);
+      dropLog?.close();
       resolve(0);
     };
     process.on('SIGINT', () => void stop('SIGINT'));

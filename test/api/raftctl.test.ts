@@ -1,7 +1,7 @@
 // raftctl against fake-node API servers on 127.0.0.1: a few runs as a user
-// runs it (a separate process through bin/raftctl, bounded by a timeout), and
-// the rest in-process through main(args, io), which is the same code without
-// the ~1 s of process and ts-node start-up per run.
+// runs it (a separate process through bin/raftctl, which runs the compiled
+// dist/ that `npm test` builds first; bounded by a timeout), and the rest
+// in-process through main(args, io), the same code without a process each.
 
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';

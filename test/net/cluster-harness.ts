@@ -32,6 +32,7 @@ export interface Status {
   lastLogIndex: number;
   /** Term jumps and the transport's drop counters (docs/wire-format.md, "Transport counters"). */
   counters?: { termJumps: number; transport: Record<string, unknown> };
+  peers: { name: string | number }[];
 }
 
 interface NodeProc {
@@ -59,6 +60,29 @@ export function runNode(args: string[], timeoutMs = 20_000): Promise<{ code: num
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** GET /status of the node whose client API is on 127.0.0.1:`apiPort`; null while it does not answer. */
+export async function statusAt(apiPort: number): Promise<Status | null> {
+  try {
+    const res = await fetch(`http://${LOOPBACK}:${apiPort}/status`, { signal: AbortSignal.timeout(1000) });
+    return res.ok ? ((await res.json()) as Status) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The name of the one leader that every node with a client API on `apiPorts` follows, once there is one. */
+export async function agreedLeader(apiPorts: number[], timeoutMs = 60_000): Promise<string> {
+  let leader = '';
+  await waitFor(async () => {
+    const s = await Promise.all(apiPorts.map(statusAt));
+    const leaders = s.filter((x) => x?.role === 'leader');
+    if (leaders.length !== 1 || !s.every((x) => x !== null && x.leader === leaders[0]!.name)) return false;
+    leader = leaders[0]!.name;
+    return true;
+  }, timeoutMs, `one leader among the nodes with client APIs on ${apiPorts.join(', ')}`, 50);
+  return leader;
 }
 
 export class ProcessCluster {
@@ -125,12 +149,7 @@ export class ProcessCluster {
   }
 
   async status(i: number): Promise<Status | null> {
-    try {
-      const res = await fetch(`${this.url(i)}/status`, { signal: AbortSignal.timeout(1000) });
-      return res.ok ? ((await res.json()) as Status) : null;
-    } catch {
-      return null;
-    }
+    return statusAt(this.nodes[i].api);
   }
 
   isRunning(i: number): boolean {
