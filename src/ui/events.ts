@@ -1,0 +1,62 @@
+// The view's event schema: what a node (or a simulated node) publishes to a
+// watching browser, one event per step a learner wants to see. It extends the
+// events the terminal log prints (server/events.ts: term, role, vote, leader,
+// commit, drop) with what only the driver sees: messages sent and received,
+// entries appended and applied, faults. A replayed simulator trace is a list
+// of the same events, so the page draws live runs and replays alike.
+
+import { Message, MessageType } from '../messages';
+import { RaftEvent } from '../server/events';
+
+/** A message as the view shows it: its kind, term, ends and key fields (no entry values, no snapshot bytes). */
+export interface MessageSummary {
+  kind: string;
+  term: number;
+  from: string;
+  /** null: to every peer. */
+  to: string | null;
+  /** Numbers, booleans and strings from the message's data, named as in the paper; arrays by their length. */
+  fields: Record<string, number | boolean | string | null>;
+}
+
+export type ViewEventBody =
+  | RaftEvent
+  | { kind: 'send'; message: MessageSummary }
+  | { kind: 'receive'; message: MessageSummary }
+  /** Entries written to this node's log (§5.3): indices firstIndex..lastIndex, the term of the last. */
+  | { kind: 'append'; firstIndex: number; lastIndex: number; term: number }
+  /** An entry applied to the state machine (Figure 2, "Rules for Servers"): the command's op, if any. */
+  | { kind: 'apply'; index: number; term: number; op: string | null }
+  /** Something done to the node from outside: isolated, healed, stopped, started, storage failure, a failed safety check. */
+  | { kind: 'fault'; fault: string; detail: string };
+
+/** One event as it travels: the body, the node that saw it, a sequence number per source and a time in ms. */
+export type ViewEvent = ViewEventBody & { node: string; seq: number; time: number };
+
+/** The wire's `response` is the paper's success (Response) or voteGranted (RequestVoteResponse). */
+const PAPER_NAMES: Partial<Record<MessageType, Record<string, string>>> = {
+  [MessageType.Response]: { response: 'success', currentTerm: 'term' },
+  [MessageType.RequestVoteResponse]: { response: 'voteGranted' },
+};
+
+/** Fields too big or too private to show: snapshot bytes, client commands. */
+const HIDDEN = new Set(['data', 'command', 'value']);
+
+export function summarizeMessage(m: Message): MessageSummary {
+  const names = PAPER_NAMES[m.type] ?? {};
+  const fields: MessageSummary['fields'] = {};
+  for (const [key, v] of Object.entries(m.data as unknown as Record<string, unknown>)) {
+    if (HIDDEN.has(key)) continue;
+    const name = names[key] ?? key;
+    if (Array.isArray(v)) fields[name] = v.length;
+    else if (v === null || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') fields[name] = v;
+  }
+  return { kind: MessageType[m.type] ?? String(m.type), term: m.term, from: String(m.sender), to: m.receiver === null ? null : String(m.receiver), fields };
+}
+
+/** The op of a committed command (a KV command's `op`, inside the node's envelope), or null for a no-op. */
+export function commandOp(value: unknown): string | null {
+  const command = (value as { command?: unknown } | null)?.command ?? value;
+  const op = (command as { op?: unknown } | null)?.op;
+  return typeof op === 'string' ? op : null;
+}
