@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { styleText } from 'node:util';
 import { Command } from 'commander';
+import { UiServer } from '../ui/ui-server';
 
 const opts = new Command()
   .name('start-cluster')
@@ -16,6 +17,8 @@ const opts = new Command()
   .option('--base-port <port>', 'Raft ports are base+1.., API ports base+3001..', '5000')
   .option('--transport <kind>', 'zmq or udp', 'zmq')
   .option('--data-root <dir>', 'parent of each node\'s data directory', 'data')
+  .option('--ui-port <port>', 'the live view\'s web page (0: none)', '8000')
+  .option('--slow', 'slow motion for a learner: 10x the election timeout and heartbeat interval')
   .parse()
   .opts();
 
@@ -31,8 +34,11 @@ const nodes = Array.from({ length: count }, (_, i) => ({ name: `n${i + 1}`, port
 const root = path.resolve(__dirname, '..', '..');
 const children: ChildProcess[] = [];
 let stopping = false;
+/** Nodes the live view stopped on purpose: their exit leaves the others running. */
+const stoppedByView = new Set<string>();
 
-for (const [i, n] of nodes.entries()) {
+function startNode(i: number): ChildProcess {
+  const n = nodes[i];
   const others = nodes.filter((o) => o !== n);
   const args = [
     '-r', 'ts-node/register/transpile-only',
@@ -42,7 +48,9 @@ for (const [i, n] of nodes.entries()) {
     '--api-port', String(n.api),
     '--transport', opts.transport,
     '--data-dir', path.join(opts.dataRoot, n.name),
+    '--observe',
   ];
+  if (opts.slow) args.push('--election-timeout', '10000', '--heartbeat-interval', '1000');
   if (others.length > 0) {
     args.push('--peers', others.map((o) => `${o.name}=127.0.0.1:${o.port}`).join(','));
     args.push('--peer-apis', others.map((o) => `${o.name}=127.0.0.1:${o.api}`).join(','));
@@ -54,9 +62,48 @@ for (const [i, n] of nodes.entries()) {
   }
   child.on('exit', (code, signal) => {
     console.log(`${prefix} exited (${signal ?? `code ${code}`})`);
-    if (!stopping) shutdown(1);
+    if (!stopping && !stoppedByView.has(n.name)) shutdown(1);
   });
-  children.push(child);
+  children[i] = child;
+  return child;
+}
+
+for (const i of nodes.keys()) startNode(i);
+
+// The live view (src/ui): the page, and stop/restart of these processes.
+const uiPort = Number(opts.uiPort);
+const ui =
+  uiPort > 0
+    ? new UiServer({
+        port: uiPort,
+        members: nodes.map((n) => ({ name: n.name, api: `http://127.0.0.1:${n.api}` })),
+        processes: {
+          stop: async (name) => {
+            const i = nodes.findIndex((n) => n.name === name);
+            stoppedByView.add(name);
+            await stopChild(children[i]);
+          },
+          restart: async (name) => {
+            const i = nodes.findIndex((n) => n.name === name);
+            stoppedByView.add(name);
+            await stopChild(children[i]);
+            stoppedByView.delete(name);
+            startNode(i);
+          },
+        },
+      })
+    : null;
+ui?.listen().then(
+  (url) => console.log(styleText('bold', `Watch it: ${url}`)),
+  (e) => console.error(`--ui-port ${uiPort}: ${(e as Error).message} (the cluster runs without its page)`),
+);
+
+function stopChild(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    c.once('exit', () => resolve());
+    c.kill('SIGTERM');
+  });
 }
 
 const endpoints = nodes.map((n) => `http://127.0.0.1:${n.api}`).join(',');
@@ -70,11 +117,11 @@ console.log('Stop a node with Ctrl-C in its own terminal, or stop all three here
 function shutdown(code: number): void {
   if (stopping) return;
   stopping = true;
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  void ui?.close();
   const deadline = setTimeout(() => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   }, 5000);
-  Promise.all(children.map((c) => (c.exitCode !== null ? Promise.resolve() : new Promise((r) => c.on('exit', r))))).then(() => {
+  Promise.all(children.map(stopChild)).then(() => {
     clearTimeout(deadline);
     process.exit(code);
   });

@@ -23,10 +23,10 @@ export type ViewEventBody =
   | RaftEvent
   | { kind: 'send'; message: MessageSummary }
   | { kind: 'receive'; message: MessageSummary }
-  /** Entries written to this node's log (§5.3): indices firstIndex..lastIndex, the term of the last. */
-  | { kind: 'append'; firstIndex: number; lastIndex: number; term: number }
-  /** An entry applied to the state machine (Figure 2, "Rules for Servers"): the command's op, if any. */
-  | { kind: 'apply'; index: number; term: number; op: string | null }
+  /** Entries written to this node's log (§5.3) from firstIndex on, replacing any after it: the term of each. */
+  | { kind: 'append'; firstIndex: number; terms: number[] }
+  /** An entry applied to the state machine (Figure 2, "Rules for Servers"): its command's label (commandLabel). */
+  | { kind: 'apply'; index: number; term: number; label: string | null }
   /** Something done to the node from outside: isolated, healed, stopped, started, storage failure, a failed safety check. */
   | { kind: 'fault'; fault: string; detail: string };
 
@@ -54,9 +54,19 @@ export function summarizeMessage(m: Message): MessageSummary {
   return { kind: MessageType[m.type] ?? String(m.type), term: m.term, from: String(m.sender), to: m.receiver === null ? null : String(m.receiver), fields };
 }
 
-/** The op of a committed command (a KV command's `op`, inside the node's envelope), or null for a no-op. */
-export function commandOp(value: unknown): string | null {
+/**
+ * A short label for a log entry's command, as a learner would name it: `put
+ * hello` (a KV command inside the node's envelope, key decoded), `leaseGrant`,
+ * `#7` (a simulator command), or null for the leader's no-op (§8).
+ */
+export function commandLabel(value: unknown): string | null {
   const command = (value as { command?: unknown } | null)?.command ?? value;
-  const op = (command as { op?: unknown } | null)?.op;
-  return typeof op === 'string' ? op : null;
+  if (command === null || typeof command !== 'object') return null;
+  const c = command as { op?: unknown; key?: unknown; id?: unknown };
+  if (typeof c.op === 'string') {
+    if (typeof c.key !== 'string') return c.op;
+    const key = Buffer.from(c.key, 'base64').toString('utf8');
+    return `${c.op} ${key.length > 24 ? `${key.slice(0, 24)}…` : key}`;
+  }
+  return typeof c.id === 'number' ? `#${c.id}` : null;
 }

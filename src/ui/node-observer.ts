@@ -14,7 +14,7 @@ import { Lessor } from '../kv/lessor';
 import { Ready } from '../server/ready';
 import { RaftNode } from '../server/node';
 import { EventHub } from './event-hub';
-import { commandOp } from './events';
+import { commandLabel } from './events';
 import { readJsonObject, sendError, sendJson, streamEvents, UiRequestError } from './http-util';
 import { ObservedTransport } from './observed-transport';
 
@@ -33,8 +33,8 @@ export interface NodeView {
   /** First index still in the log (earlier ones are in the snapshot, §7). */
   firstIndex: number;
   lastIndex: number;
-  /** The last LOG_TAIL entries: index and term. */
-  log: { index: number; term: number }[];
+  /** The last LOG_TAIL entries: index, term and the command's label (commandLabel). */
+  log: { index: number; term: number; label: string | null }[];
   /** §5.2 election timer in ms; null on a leader. */
   electionTimer: { elapsedMs: number; timeoutMs: number } | null;
   /** Figure 2 leader state per peer; null unless leader. */
@@ -49,10 +49,8 @@ export interface NodeView {
 /** The view events in one Ready: entries appended and entries applied. */
 export function publishReady(hub: EventHub, rd: Ready): void {
   if (!hub.listening) return;
-  const first = rd.entries[0];
-  const last = rd.entries[rd.entries.length - 1];
-  if (first && last) hub.publish({ kind: 'append', firstIndex: first.index, lastIndex: last.index, term: last.term });
-  for (const e of rd.committedEntries) hub.publish({ kind: 'apply', index: e.index, term: e.term, op: commandOp(e.value) });
+  if (rd.entries.length > 0) hub.publish({ kind: 'append', firstIndex: rd.entries[0].index, terms: rd.entries.map((e) => e.term) });
+  for (const e of rd.committedEntries) hub.publish({ kind: 'apply', index: e.index, term: e.term, label: commandLabel(e.value) });
 }
 
 export interface NodeObserverOptions {
@@ -73,10 +71,13 @@ export class NodeObserver {
     const lastIndex = log.lastIndex();
     const from = Math.max(log.firstIndex(), lastIndex - LOG_TAIL + 1);
     const tail: NodeView['log'] = [];
-    for (let i = from; i <= lastIndex; i++) tail.push({ index: i, term: log.term(i) ?? 0 });
+    for (let i = from; i <= lastIndex; i++) {
+      const entry = log.entry(i);
+      tail.push({ index: i, term: entry?.term ?? 0, label: entry ? commandLabel(entry.value) : null });
+    }
     const timer = server.state.electionTimer();
     const status = server.status();
-    const now = (this.o.clock ?? performance.now)();
+    const now = this.o.clock ? this.o.clock() : performance.now();
     const lessor = this.o.lessor;
     return {
       node: String(server.name),

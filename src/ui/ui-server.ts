@@ -41,8 +41,10 @@ export interface UiServerOptions {
   /** Default 8000; 0 for any free port. */
   port?: number;
   processes?: ProcessControl;
-  /** How long a request to a member may take. Default 2000 ms. */
+  /** How long a state or isolate request to a member may take. Default 2000 ms. */
   memberTimeoutMs?: number;
+  /** How long a put may take (a follower forwards it, and answers once it applied it). Default 10000 ms. */
+  putTimeoutMs?: number;
 }
 
 const STATIC: Record<string, { file: string; type: string }> = {
@@ -185,13 +187,13 @@ export class UiServer {
     if (typeof key !== 'string' || key.length === 0 || key.length > KEY_LIMIT) throw new UiRequestError(400, `key must be text of 1-${KEY_LIMIT} characters`, 'key');
     if (typeof value !== 'string' || value.length > VALUE_LIMIT) throw new UiRequestError(400, `value must be text of at most ${VALUE_LIMIT} characters`, 'value');
     const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-    return this.forward(m, '/v3/kv/put', { key: b64(key), value: b64(value) }, res);
+    return this.forward(m, '/v3/kv/put', { key: b64(key), value: b64(value) }, res, this.o.putTimeoutMs ?? 10_000);
   }
 
-  private async forward(m: Member, p: string, body: unknown, res: http.ServerResponse): Promise<void> {
+  private async forward(m: Member, p: string, body: unknown, res: http.ServerResponse, timeoutMs?: number): Promise<void> {
     let r: Response;
     try {
-      r = await this.call(m, p, body);
+      r = await this.call(m, p, body, timeoutMs);
     } catch (e) {
       throw new UiRequestError(502, `${m.name} is unreachable (${(e as Error).message})`);
     }
@@ -200,8 +202,8 @@ export class UiServer {
     res.end(text);
   }
 
-  private call(m: Member, p: string, body?: unknown): Promise<Response> {
-    const timeout = AbortSignal.timeout(this.o.memberTimeoutMs ?? 2000);
+  private call(m: Member, p: string, body?: unknown, timeoutMs = this.o.memberTimeoutMs ?? 2000): Promise<Response> {
+    const timeout = AbortSignal.timeout(timeoutMs);
     if (body === undefined) return fetch(`${m.api}${p}`, { signal: timeout });
     return fetch(`${m.api}${p}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal: timeout });
   }

@@ -53,6 +53,24 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
+/** Are all of `ports` free on 127.0.0.1 for TCP and UDP right now? */
+export async function allFree(ports: number[]): Promise<boolean> {
+  const held: Held[] = [];
+  let free = true;
+  for (const port of ports) {
+    const tcp = await holdTcp(port);
+    const udp = tcp && (await holdUdp(port));
+    if (tcp) held.push(tcp);
+    if (udp) held.push(udp);
+    if (!tcp || !udp) {
+      free = false;
+      break;
+    }
+  }
+  await Promise.all(held.map((h) => h.close()));
+  return free;
+}
+
 /** `n` distinct TCP ports (see freePorts). */
 export const freeTcpPorts = freePorts;
 /** `n` distinct UDP ports (see freePorts). */

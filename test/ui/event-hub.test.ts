@@ -41,7 +41,7 @@ const SCHEMA: Record<string, Record<string, string>> = {
   drop: { reason: 'string' },
   send: { message: 'object' },
   receive: { message: 'object' },
-  append: { firstIndex: 'number', lastIndex: 'number', term: 'number' },
+  append: { firstIndex: 'number', terms: 'object' },
   apply: { index: 'number', term: 'number' },
   fault: { fault: 'string', detail: 'string' },
 };
