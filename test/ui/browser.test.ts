@@ -4,12 +4,16 @@
 
 import { expect } from 'chai';
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import puppeteer from 'puppeteer-core';
+import { runSeed } from '../../src/sim/runner';
+import { Trace, TraceRecorder } from '../../src/sim/trace';
+import { UiServer } from '../../src/ui/ui-server';
 import { allFree, freePorts } from '../net/ports';
+import { FIGURE8_BUG_RUN } from '../sim/figure8-run';
 
 // Functions handed to the page run in the browser; the project's type check has no DOM types.
 type PageGlobal = { document: any };
@@ -135,5 +139,64 @@ function oneLeaderShown(page: Page, other: string | null, timeout: number): Prom
       { timeout: 30_000, polling: 100 },
     );
     await screenshot(page, 'put-everywhere');
+  });
+});
+
+(existsSync(CHROMIUM) ? describe : describe.skip)('replay of a simulator trace in chromium', function () {
+  this.timeout(120_000);
+  let ui: UiServer;
+  let browser: Browser | null = null;
+  let dir: string;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ui-replay-'));
+    ui = new UiServer({ members: [], port: 0 });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await ui.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a trace of the Figure 8 bug switch: the page plays it and highlights the failed check', async () => {
+    const recorder = new TraceRecorder();
+    const r = runSeed({ ...FIGURE8_BUG_RUN, trace: recorder });
+    const trace: Trace = recorder.trace(r.seed, r.replay);
+    const file = path.join(dir, 'figure8-bug.json');
+    writeFileSync(file, JSON.stringify(trace));
+
+    const page = await browser!.newPage();
+    await page.setViewport({ width: 1280, height: 1000 });
+    await page.goto(await ui.listen(), { waitUntil: 'load' });
+    const input = await page.$('#trace-file');
+    await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(file);
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobal).document.body.dataset.replayPos === '0', { timeout: 10_000 });
+    expect(await page.$eval('#failure', (e: any) => e.hidden)).to.equal(false);
+    expect(await page.$eval('#failure', (e: any) => e.textContent)).to.match(/Leader Completeness/);
+    expect(await page.$eval('#ring', (e: any) => e.classList.contains('failed-step'))).to.equal(false);
+
+    // Play forward one step, then jump to the failed check.
+    await page.click('#step-forward');
+    expect(await page.$eval('body', (b: any) => b.dataset.replayPos)).to.equal('1');
+    await page.click('#goto-failure');
+    const failedAt = String(trace.failure!.index + 1);
+    expect(await page.$eval('body', (b: any) => b.dataset.replayPos)).to.equal(failedAt);
+    expect(await page.$eval('#ring', (e: any) => e.classList.contains('failed-step'))).to.equal(true);
+    expect(await page.$eval('#events li', (li: any) => [li.className, li.textContent])).to.deep.equal(['failed', `checker: safety: ${trace.failure!.message}`]);
+    // The leader the check names is drawn as leader at that step.
+    const leader = /(n\d), leader of term (\d+)/.exec(trace.failure!.message)!;
+    expect(await page.$eval(`.card[data-node="${leader[1]}"]`, (c: any) => c.dataset.role)).to.equal('leader');
+    await screenshot(page, 'replay-figure8-failed-check');
+
+    // One step back: before the check failed.
+    await page.click('#step-back');
+    expect(await page.$eval('#ring', (e: any) => e.classList.contains('failed-step'))).to.equal(false);
+    // The slider moves through the run.
+    await page.$eval('#slider', (s: any) => {
+      s.value = '10';
+      s.dispatchEvent(new Event('input'));
+    });
+    expect(await page.$eval('body', (b: any) => b.dataset.replayPos)).to.equal('10');
   });
 });

@@ -231,7 +231,7 @@ function describe(e) {
     case 'receive': return `← ${m.from} ${m.kind} t${m.term} ${fields}`;
     case 'append': return `appended ${e.terms.length} entr${e.terms.length === 1 ? 'y' : 'ies'} from index ${e.firstIndex}`;
     case 'apply': return `applied ${e.index} (term ${e.term}) ${e.label ?? 'no-op'}`;
-    case 'fault': return `${e.fault}: ${e.detail}`;
+    case 'fault': return e.node === e.fault ? e.detail : `${e.fault}: ${e.detail}`;
     default: return JSON.stringify(e);
   }
 }
@@ -394,7 +394,9 @@ function fold(nodes, e) {
       break;
     }
     case 'apply': {
+      // A restarted node re-applies what it had committed before, without a commit event.
       n.lastApplied = e.index;
+      n.commitIndex = Math.max(n.commitIndex, e.index);
       const x = n.log.find((l) => l.index === e.index);
       if (x) x.label = e.label;
       break;
