@@ -27,11 +27,11 @@ export class ObservedTransport implements Transport {
     this.hub.publish({ kind: 'fault', fault: isolated ? 'isolated' : 'healed', detail: isolated ? 'every message in and out is dropped' : 'messages flow again' });
   }
 
-  start(handler: (message: Message) => void): Promise<void> {
-    return this.inner.start((m) => {
+  start(handler: (message: Message, from?: string) => void): Promise<void> {
+    return this.inner.start((m, from) => {
       if (this.isolatedNow) return;
       if (this.hub.listening) this.hub.publish({ kind: 'receive', message: summarizeMessage(m) });
-      handler(m);
+      handler(m, from);
     });
   }
 
@@ -43,5 +43,9 @@ export class ObservedTransport implements Transport {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  counters(): object {
+    return this.inner.counters?.() ?? {};
   }
 }

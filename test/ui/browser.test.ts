@@ -12,7 +12,7 @@ import puppeteer from 'puppeteer-core';
 import { runSeed } from '../../src/sim/runner';
 import { Trace, TraceRecorder } from '../../src/sim/trace';
 import { UiServer } from '../../src/ui/ui-server';
-import { allFree, freePorts } from '../net/ports';
+import { freeBasePort, freePorts } from '../net/ports';
 import { FIGURE8_BUG_RUN } from '../sim/figure8-run';
 
 // Functions handed to the page run in the browser; the project's type check has no DOM types.
@@ -29,15 +29,6 @@ export async function launchBrowser(): Promise<Browser> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
-
-/** A base port for start-cluster: Raft ports base+1..3 and API ports base+3001..3003, all free now. */
-async function clusterBase(): Promise<number> {
-  for (;;) {
-    const [base] = await freePorts(1);
-    if (base + 3003 >= 32768) continue;
-    if (await allFree([1, 2, 3, 3001, 3002, 3003].map((o) => base + o))) return base;
-  }
 }
 
 /** The leader the page shows, once it shows exactly one among three nodes. */
@@ -66,7 +57,7 @@ function oneLeaderShown(page: Page, other: string | null, timeout: number): Prom
 
   before(async () => {
     dataRoot = mkdtempSync(path.join(tmpdir(), 'ui-browser-'));
-    const base = await clusterBase();
+    const base = await freeBasePort([1, 2, 3, 3001, 3002, 3003]); // start-cluster's Raft and API ports
     const [uiPort] = await freePorts(1);
     cluster = spawn(
       process.execPath,
@@ -139,6 +130,26 @@ function oneLeaderShown(page: Page, other: string | null, timeout: number): Prom
       { timeout: 30_000, polling: 100 },
     );
     await screenshot(page, 'put-everywhere');
+  });
+
+  it('isolating a follower through its transport: it campaigns alone in higher terms; healed, the cluster has one leader again', async () => {
+    const current = await oneLeaderShown(page, null, 30_000);
+    const follower = ['n1', 'n2', 'n3'].find((n) => n !== current)!;
+    const termOf = (n: string) => page.$eval(`#ring .node[data-node="${n}"] text:nth-of-type(2)`, (t: any) => Number(t.textContent));
+    const leaderTerm = await termOf(current);
+    await page.click(`button[data-action="isolate"][data-node="${follower}"]`);
+    await page.waitForFunction((n) => /isolated/.test((globalThis as unknown as PageGlobal).document.querySelector(`.card[data-node="${n}"] .facts`).textContent), { timeout: 10_000, polling: 100 }, follower);
+    await page.waitForFunction(
+      (n, t) => Number((globalThis as unknown as PageGlobal).document.querySelector(`#ring .node[data-node="${n}"] text:nth-of-type(2)`).textContent) > t,
+      { timeout: 30_000, polling: 100 },
+      follower,
+      leaderTerm,
+    );
+    await screenshot(page, 'isolated-follower');
+    expect(await page.$eval(`.card[data-node="${follower}"]`, (c: any) => c.dataset.role)).to.not.equal('leader');
+    await page.click(`button[data-action="heal"][data-node="${follower}"]`);
+    await page.waitForFunction((n) => !/isolated/.test((globalThis as unknown as PageGlobal).document.querySelector(`.card[data-node="${n}"] .facts`).textContent), { timeout: 10_000, polling: 100 }, follower);
+    await oneLeaderShown(page, null, 30_000);
   });
 });
 
