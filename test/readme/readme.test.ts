@@ -47,6 +47,19 @@ const RUN = {
   putWithLease: 'npx raftctl --endpoints $E put session alive --lease <ID>',
   keepAlive: 'npx raftctl --endpoints $E lease keep-alive <ID>',
   memberList: 'npx raftctl --endpoints $E member list',
+  tooz: [
+    "PYTHONPATH=test/interop/tooz /usr/bin/python3 - <<'EOF'",
+    'from tooz import coordination',
+    "c = coordination.get_coordinator('etcd3+http://127.0.0.1:8001?api_version=v3', b'worker-1')",
+    'c.start(start_heart=True)',
+    "with c.get_lock(b'my-lock'):",
+    "    print('holding my-lock')",
+    "c.create_group(b'workers').get()",
+    "c.join_group(b'workers').get()",
+    "print(sorted(c.get_members(b'workers').get()))",
+    'c.stop()',
+    'EOF',
+  ].join('\n'),
 };
 
 /** README lines not run here, and why. */
@@ -54,6 +67,7 @@ const NOT_RUN: Record<string, string> = {
   'npm install': 'CI runs its equivalent, npm ci (with the same prepare build), before every test run',
   'git clone https://github.com/streed/simpleRaft /tmp/simpleRaft': 'fetches from the network; the mixed-cluster test below runs when SIMPLERAFT_PATH names a clone',
   'apt-get install python3-zmq': 'installs a system package; .ci/run does it',
+  'apt-get install python3-tooz python3-etcd3gw': 'installs system packages; .ci/run does it',
   'npm run bench -- --compare etcd': 'a benchmark of minutes; its figures are in docs/benchmarks.md with the machine',
   'npm run bench:restart': 'a benchmark; docs/benchmarks.md',
   'npm run bench:soak': 'a benchmark of minutes; docs/benchmarks.md',
@@ -196,13 +210,17 @@ describe('README commands', function () {
     for (const n of ['n1', 'n2', 'n3']) expect(consoleOutput.join(''), n).to.include(`[${n}] exited (code 0)`);
   });
 
-  it('one node per terminal: they elect a leader, take a write, and a new leader takes over when the leader is killed', async () => {
+  it('one node per terminal: they elect a leader, take a write and serve tooz, and a new leader takes over when the leader is killed', async () => {
     const nodes = [RUN.terminal1, RUN.terminal2, RUN.terminal3].map((line) => background(map.apply(line), []));
     processes.push(...nodes);
     const apis = [1, 2, 3].map((k) => map.api(k));
     const first = await agreedLeader(apis);
     const put = await bash(`npx raftctl --endpoints ${apis.map((a) => `127.0.0.1:${a}`).join(',')} put after hello`);
     expect(put.stdout).to.equal('OK\n');
+    // "Use it as a tooz backend", against this cluster: a lock, a group, its member.
+    const tooz = await bash(map.apply(RUN.tooz), 120_000);
+    expect(tooz.code, tooz.stderr).to.equal(0);
+    expect(tooz.stdout).to.equal("holding my-lock\n[b'worker-1']\n");
     const i = Number(first.slice(1)) - 1;
     const gone = new Promise((r) => nodes[i].once('exit', r));
     killGroup(nodes[i], 'SIGKILL');
