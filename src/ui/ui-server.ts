@@ -16,6 +16,7 @@
 // `npm start` runs one beside its three node processes; a node started with
 // --ui runs one for itself and its --peer-apis.
 
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -45,6 +46,8 @@ export interface UiServerOptions {
   memberTimeoutMs?: number;
   /** How long a put may take (a follower forwards it, and answers once it applied it). Default 10000 ms. */
   putTimeoutMs?: number;
+  /** How often a put is retried after a 503 (no leader yet, or the forwarded command was lost). Default 3. */
+  putRetries?: number;
 }
 
 const STATIC: Record<string, { file: string; type: string }> = {
@@ -187,13 +190,26 @@ export class UiServer {
     if (typeof key !== 'string' || key.length === 0 || key.length > KEY_LIMIT) throw new UiRequestError(400, `key must be text of 1-${KEY_LIMIT} characters`, 'key');
     if (typeof value !== 'string' || value.length > VALUE_LIMIT) throw new UiRequestError(400, `value must be text of at most ${VALUE_LIMIT} characters`, 'value');
     const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-    return this.forward(m, '/v3/kv/put', { key: b64(key), value: b64(value) }, res, this.o.putTimeoutMs ?? 10_000);
+    // A follower forwards the put once; right after an election or a restart
+    // that message may be lost and the API answers 503. Retry as etcd's
+    // clients do, under one request id, so the put is applied at most once
+    // (docs/api.md, thesis §6.3).
+    const request = { 'x-request-id': `ui-${randomUUID()}` };
+    const put = { key: b64(key), value: b64(value) };
+    return this.forward(m, '/v3/kv/put', put, res, { timeoutMs: this.o.putTimeoutMs ?? 10_000, retries: this.o.putRetries ?? 3, headers: request });
   }
 
-  private async forward(m: Member, p: string, body: unknown, res: http.ServerResponse, timeoutMs?: number): Promise<void> {
+  private async forward(
+    m: Member,
+    p: string,
+    body: unknown,
+    res: http.ServerResponse,
+    o: { timeoutMs?: number; retries?: number; headers?: Record<string, string> } = {},
+  ): Promise<void> {
     let r: Response;
     try {
-      r = await this.call(m, p, body, timeoutMs);
+      r = await this.call(m, p, body, o.timeoutMs, o.headers);
+      for (let i = 0; r.status === 503 && i < (o.retries ?? 0); i++) r = await this.call(m, p, body, o.timeoutMs, o.headers);
     } catch (e) {
       throw new UiRequestError(502, `${m.name} is unreachable (${(e as Error).message})`);
     }
@@ -202,9 +218,9 @@ export class UiServer {
     res.end(text);
   }
 
-  private call(m: Member, p: string, body?: unknown, timeoutMs = this.o.memberTimeoutMs ?? 2000): Promise<Response> {
+  private call(m: Member, p: string, body?: unknown, timeoutMs = this.o.memberTimeoutMs ?? 2000, headers: Record<string, string> = {}): Promise<Response> {
     const timeout = AbortSignal.timeout(timeoutMs);
     if (body === undefined) return fetch(`${m.api}${p}`, { signal: timeout });
-    return fetch(`${m.api}${p}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal: timeout });
+    return fetch(`${m.api}${p}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers }, signal: timeout });
   }
 }

@@ -1,6 +1,7 @@
 // The live view in a real browser: Debian's chromium driven by puppeteer-core
 // (no browser download), against `npm start`'s cluster of three real node
-// processes. Screenshots go to test-artifacts/ui/ (gitignored).
+// processes, run from dist/ as `npm start` runs it (`npm test` builds it
+// first). Screenshots go to test-artifacts/ui/ (gitignored).
 
 import { expect } from 'chai';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -61,7 +62,7 @@ function oneLeaderShown(page: Page, other: string | null, timeout: number): Prom
     const [uiPort] = await freePorts(1);
     cluster = spawn(
       process.execPath,
-      ['-r', 'ts-node/register/transpile-only', 'src/cli/start-cluster.ts', '--base-port', String(base), '--ui-port', String(uiPort), '--data-root', dataRoot],
+      ['dist/cli/start-cluster.js', '--base-port', String(base), '--ui-port', String(uiPort), '--data-root', dataRoot],
       { cwd: ROOT, stdio: 'ignore', detached: true },
     );
     browser = await launchBrowser();
