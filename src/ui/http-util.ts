@@ -33,13 +33,13 @@ export function readJsonObject(req: http.IncomingMessage, maxBytes = 16 * 1024):
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > maxBytes) {
-        reject(new UiRequestError(413, `body larger than ${maxBytes} bytes`));
-        req.destroy();
-      } else chunks.push(c);
+      // Too big: answer at once and let the rest drain unread, so the reply still reaches the client.
+      if (size > maxBytes) reject(new UiRequestError(413, `body larger than ${maxBytes} bytes`));
+      else chunks.push(c);
     });
     req.on('error', reject);
     req.on('end', () => {
+      if (size > maxBytes) return;
       let v: unknown;
       try {
         v = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
