@@ -56,7 +56,7 @@ export class EventHub {
     return this.viewers.size;
   }
 
-  /** Frames waiting for the slowest viewer (for tests and the state page). */
+  /** Frames waiting for the slowest viewer (the bound the tests check). */
   get maxBacklog(): number {
     let most = 0;
     for (const v of this.viewers) most = Math.max(most, v.queued.length);

@@ -27,7 +27,11 @@ export type ViewEventBody =
   | { kind: 'append'; firstIndex: number; terms: number[] }
   /** An entry applied to the state machine (Figure 2, "Rules for Servers"): its command's label (commandLabel). */
   | { kind: 'apply'; index: number; term: number; label: string | null }
-  /** Something done to the node from outside: isolated, healed, stopped, started, storage failure, a failed safety check. */
+  /**
+   * Something done to the node from outside: isolated, healed, storage. In a
+   * simulator trace also crashed, paused, resumed, restarted, network (from
+   * node "network") and safety or liveness (from "checker", the failed check).
+   */
   | { kind: 'fault'; fault: string; detail: string };
 
 /** One event as it travels: the body, the node that saw it, a sequence number per source and a time in ms. */
