@@ -91,6 +91,8 @@ export interface ApiServerOptions {
   log?: (line: string) => void;
   /** Called with what is nobody's fault here, such as a client that went away mid-request (--log-level debug). */
   debug?: (line: string) => void;
+  /** More routes served beside the API (the live view's /ui/, src/ui/node-observer.ts): true if it answered. */
+  extraRoutes?: (req: http.IncomingMessage, res: http.ServerResponse, path: string) => boolean;
 }
 
 /** The client closed or reset its connection before its request was read: there is no one to answer. */
@@ -210,6 +212,7 @@ export class ApiServer {
     const get = path === '/status' || path === '/health' || path === '/version';
     const stream = KEEPALIVE_PATHS.has(path);
     if (!rpc && !get && !stream) {
+      if (this.options.extraRoutes?.(req, res, path)) return;
       req.resume();
       return sendText(res, 404, '404 page not found'); // as etcd's gateway answers
     }

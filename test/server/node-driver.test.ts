@@ -9,8 +9,8 @@ import { PersistBatch } from '../../src/log/types';
 import { describeEvent, RaftEvent } from '../../src/server/events';
 import { RaftNode } from '../../src/server/node';
 import { TERM_JUMP_WARN_MARGIN } from '../../src/server/term-jump';
-import { Transport } from '../../src/transport/transport';
 import { waitFor } from '../net/wait';
+import { FakeTransport } from './fake-transport';
 
 /** MemoryStorage whose saveAsync resolves only when the test says so. */
 class HeldStorage extends MemoryStorage {
@@ -27,18 +27,6 @@ class HeldStorage extends MemoryStorage {
   get pending(): number {
     return this.held.length;
   }
-}
-
-class FakeTransport implements Transport {
-  handler: ((m: Message, from?: string) => void) | null = null;
-  sent: Message[] = [];
-  async start(h: (m: Message, from?: string) => void): Promise<void> {
-    this.handler = h;
-  }
-  send(m: Message): void {
-    this.sent.push(m);
-  }
-  async close(): Promise<void> {}
 }
 
 const turn = () => new Promise((r) => setImmediate(r));
