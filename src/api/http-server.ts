@@ -1,7 +1,7 @@
 // The client API each node serves: etcd v3's JSON gateway over node:http,
 // in front of a NodeHandle (the running Raft node) and the node's KvStore.
 //
-//   POST /v3/kv/put, /v3/kv/range, /v3/kv/deleterange, /v3/kv/txn
+//   POST /v3/kv/put, /v3/kv/range, /v3/kv/deleterange, /v3/kv/txn, /v3/kv/compaction
 //   POST /v3/lease/grant, /v3/lease/revoke, /v3/lease/keepalive (streaming),
 //        /v3/lease/timetolive, /v3/lease/leases (and etcd's /v3/kv/lease/* aliases)
 //   POST /v3/maintenance/status, /v3/cluster/member/list   (also under /v3beta/)
@@ -116,6 +116,7 @@ export class ApiServer {
       ['kv/range', (f) => this.range(f)],
       ['kv/deleterange', (f, req) => this.deleteRange(f, req)],
       ['kv/txn', (f, req) => this.txn(f, req)],
+      ['kv/compaction', (f, req) => this.compaction(f, req)],
       ['maintenance/status', () => this.maintenanceStatus()],
       ['cluster/member/list', () => this.memberList()],
       ['lease/grant', (f, req) => this.leaseGrant(f, req)],
@@ -340,6 +341,20 @@ export class ApiServer {
     const r = await this.write({ op: 'txn', session: this.session(req), request });
     if (r.kind !== 'txn') throw new ApiError(500, GrpcCode.Internal, `unexpected result ${r.kind}`);
     return txnJson(this.header(r.revision), r);
+  }
+
+  /**
+   * etcd's Compact, through the log like a write, so every replica trims
+   * its history at the same point. `physical` asks etcd to wait until the
+   * disk is compacted; ours is done when applied, so it changes nothing.
+   */
+  private async compaction(f: Fields, req: http.IncomingMessage): Promise<unknown> {
+    const revision = f.count('revision');
+    f.bool('physical');
+    // etcd compacts at 0 without complaint, and there is nothing below it to forget.
+    if (revision === 0) return { header: this.header() };
+    const r = await this.write({ op: 'compaction', session: this.session(req), request: { revision } });
+    return { header: this.header(r.revision) };
   }
 
   private async range(f: Fields): Promise<unknown> {
