@@ -86,6 +86,7 @@ export class KvStore implements StateMachine {
   private history = new KeyHistory();
   private readonly sessions: ClientSessions;
   private leases: LeaseRegistry | null;
+  private readonly appliedListeners: (() => void)[] = [];
 
   constructor(options: KvStoreOptions = {}) {
     this.sessions = new ClientSessions(options.maxClients ?? DEFAULT_MAX_CLIENTS, options.maxResultBytes);
@@ -122,6 +123,15 @@ export class KvStore implements StateMachine {
     return this.sessions.size;
   }
 
+  /**
+   * Call `listener` after every applied entry and restored snapshot (for
+   * watches). It runs outside the replicated state: it may read the store,
+   * never change it.
+   */
+  onApplied(listener: () => void): void {
+    this.appliedListeners.push(listener);
+  }
+
   /** Attach the lease keeper (the leases issue's Lessor). */
   setLeaseRegistry(leases: LeaseRegistry | null): void {
     this.leases = leases;
@@ -135,6 +145,12 @@ export class KvStore implements StateMachine {
    * changes nothing and gives an 'invalid-command' failure.
    */
   apply(entry: LogEntry): KvResult | null {
+    const result = this.applyEntry(entry);
+    for (const l of this.appliedListeners) l();
+    return result;
+  }
+
+  private applyEntry(entry: LogEntry): KvResult | null {
     if (entry.value === null) return null;
     let cmd: KvCommand;
     try {
@@ -600,6 +616,7 @@ export class KvStore implements StateMachine {
     this.bytes = bytes;
     this.sessions.load(records);
     if (isLeaseStore(this.leases)) this.leases.restore(leases, this.entries());
+    for (const l of this.appliedListeners) l();
   }
 }
 
