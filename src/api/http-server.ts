@@ -4,6 +4,7 @@
 //   POST /v3/kv/put, /v3/kv/range, /v3/kv/deleterange, /v3/kv/txn, /v3/kv/compaction
 //   POST /v3/lease/grant, /v3/lease/revoke, /v3/lease/keepalive (streaming),
 //        /v3/lease/timetolive, /v3/lease/leases (and etcd's /v3/kv/lease/* aliases)
+//   POST /v3/watch (streaming, src/api/watch.ts)
 //   POST /v3/maintenance/status, /v3/cluster/member/list   (also under /v3beta/)
 //   GET  /status, /health
 //
@@ -35,6 +36,7 @@ import {
   KvResult,
   KvStore,
   MAX_LEASE_TTL_SECONDS,
+  WatchableStore,
   Session,
   encodeCommand,
   toBase64,
@@ -61,6 +63,7 @@ import {
 } from './gateway';
 import { clusterIdOf, memberIdOf } from './ids';
 import { LeaseHandle, NodeHandle, NodeStatus, NotLeaderError, TimeoutError } from './node-handle';
+import { WatchStreamOptions, serveWatch } from './watch';
 
 export const API_VERSION = '0.1.0';
 
@@ -83,6 +86,10 @@ export interface ApiServerOptions {
   limits?: Partial<ApiLimits>;
   /** Called with unexpected errors (bugs), which also get a 500 reply. */
   log?: (line: string) => void;
+  /** Watch streams: bytes waiting for a client before its watchers are left behind (default 1 MiB). */
+  watchMaxBufferedBytes?: number;
+  /** Watch progress notifications for idle watchers that asked for them (default 10 min, as etcd). */
+  watchProgressIntervalMs?: number;
 }
 
 type Handler = (body: Fields, req: http.IncomingMessage) => Promise<unknown>;
@@ -92,6 +99,7 @@ const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 /** Marks a lease request a follower forwarded to the leader (it is never forwarded twice). */
 const FORWARDED_HEADER = 'x-simpleraft-forwarded';
 const KEEPALIVE_PATHS = new Set(['/v3/lease/keepalive', '/v3beta/lease/keepalive']);
+const WATCH_PATHS = new Set(['/v3/watch', '/v3beta/watch']);
 /** Random lease IDs are positive int64s (etcd's are too: 18-19 digits). */
 const INT63_MASK = (1n << 63n) - 1n;
 
@@ -104,6 +112,9 @@ export class ApiServer {
   private readonly healthTimeoutMs: number;
   private url: string | null = null;
   private readonly rpc = new Map<string, Handler>();
+  private readonly watch: WatchStreamOptions;
+  /** The watches this API serves from the node's applied state. */
+  readonly watchable: WatchableStore;
 
   constructor(private readonly options: ApiServerOptions) {
     this.node = options.node;
@@ -111,6 +122,16 @@ export class ApiServer {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     this.healthTimeoutMs = options.healthTimeoutMs ?? 1000;
+    this.watchable = new WatchableStore(this.kv);
+    this.watch = {
+      store: this.watchable,
+      header: () => this.header(),
+      limits: this.limits,
+      maxBufferedBytes: options.watchMaxBufferedBytes ?? 1024 * 1024,
+      progressIntervalMs: options.watchProgressIntervalMs ?? 10 * 60 * 1000,
+      sendError: (res, e) => this.sendError(res, e),
+      toApiError: (e) => this.toApiError(e),
+    };
     const routes: [string, Handler][] = [
       ['kv/put', (f, req) => this.put(f, req)],
       ['kv/range', (f) => this.range(f)],
@@ -182,7 +203,7 @@ export class ApiServer {
     }
     const rpc = this.rpc.get(path);
     const get = path === '/status' || path === '/health';
-    const stream = KEEPALIVE_PATHS.has(path);
+    const stream = KEEPALIVE_PATHS.has(path) || WATCH_PATHS.has(path);
     if (!rpc && !get && !stream) {
       req.resume();
       return sendText(res, 404, '404 page not found'); // as etcd's gateway answers
@@ -194,6 +215,7 @@ export class ApiServer {
     }
     if (path === '/status') return sendJson(res, 200, this.statusJson());
     if (path === '/health') return this.health(res);
+    if (WATCH_PATHS.has(path)) return serveWatch(this.watch, req, res);
     if (stream) return this.keepAliveStream(req, res);
 
     try {

@@ -105,6 +105,13 @@ export class WatchableStore {
     return this.watchers.size;
   }
 
+  /** Watchers left behind (their clients are slow). */
+  get unsynced(): number {
+    let n = 0;
+    for (const w of this.watchers) if (!w.synced) n++;
+    return n;
+  }
+
   /**
    * Start a watcher. If its start revision is already compacted, it is
    * canceled at once through sink.compacted() and null is returned; otherwise
