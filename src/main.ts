@@ -12,7 +12,7 @@ import { CommanderError } from 'commander';
 import { ApiServer } from './api/http-server';
 import { ConfigError, NodeOptions, parseNodeOptions } from './cli/node-options';
 import { createLogger, Logger } from './cli/logger';
-import { KvStore, Lessor } from './kv';
+import { KvStore, Lessor, startAutoCompaction } from './kv';
 import { FileStorage } from './log/file-storage';
 import { MemoryStorage, Storage } from './log/storage';
 import { RaftNode } from './server/node';
@@ -112,6 +112,12 @@ async function main(): Promise<number> {
     process.stderr.write(`error: --api-port ${opts.apiPort}: ${(e as Error).message}\n`);
     return 2;
   }
+  // The leader's auto-compaction task proposes compactions through the log.
+  const stopCompaction = startAutoCompaction({
+    config: opts.autoCompaction,
+    view: () => ({ isLeader: node.server.state.role === 'leader', revision: kv.revision, compactRevision: kv.compactRevision }),
+    propose: (command) => node.propose(command),
+  });
   log.info(
     `node ${opts.name} started as ${opts.initialState} (${opts.transport} on ${opts.host}:${opts.port}, peers ${opts.peers.map((p) => p.name).join(', ') || 'none'}); client API ${url}`,
   );
@@ -122,6 +128,7 @@ async function main(): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info(`${signal}: shutting down`);
+      stopCompaction();
       await shutdown(log, api, node, storage);
       resolve(0);
     };

@@ -646,6 +646,7 @@ export class ApiServer {
       lastApplied: st.lastApplied,
       lastLogIndex: st.lastLogIndex,
       revision: this.kv.revision,
+      compactRevision: this.kv.compactRevision,
       api: this.url,
       peers: st.peers.map((p) => {
         const peer: Record<string, unknown> = { name: p.name, memberId: memberIdOf(p.name) };

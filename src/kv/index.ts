@@ -7,3 +7,4 @@ export * from './lessor';
 export * from './lease-keeper';
 export * from './history';
 export * from './watchable';
+export * from './auto-compactor';

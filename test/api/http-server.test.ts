@@ -468,6 +468,7 @@ describe('HTTP API: status, maintenance status, member list, health', () => {
       lastApplied: 1,
       lastLogIndex: 1,
       revision: 2,
+      compactRevision: 0,
       api: s.url,
       peers: [
         { name: 'n2', memberId: memberIdOf('n2'), matchIndex: 4, api: 'http://127.0.0.1:18002' },
