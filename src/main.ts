@@ -6,14 +6,15 @@
 // Wiring only: options, storage, transport, state machine, client API. The
 // protocol lives in src/states and src/server; the loop in src/server/node.ts.
 // Exit codes: 0 clean shutdown, 1 runtime failure (e.g. corrupt data
-// directory), 2 bad configuration.
+// directory), 2 bad configuration, or a data directory this version cannot
+// use (another node's, or one holding out-of-range terms: issue 18).
 
 import { CommanderError } from 'commander';
 import { ApiServer } from './api/http-server';
 import { ConfigError, NodeOptions, parseNodeOptions } from './cli/node-options';
 import { createLogger, Logger } from './cli/logger';
 import { KvStore, Lessor, startAutoCompaction } from './kv';
-import { FileStorage } from './log/file-storage';
+import { FileStorage, OutOfRangeDataError } from './log/file-storage';
 import { MemoryStorage, Storage } from './log/storage';
 import { RaftNode } from './server/node';
 import { Transport } from './transport/transport';
@@ -51,6 +52,10 @@ async function main(): Promise<number> {
       storage = fileStorage;
     } catch (e) {
       process.stderr.write(`error: ${(e as Error).message}\n`);
+      if (e instanceof OutOfRangeDataError) {
+        process.stderr.write(outOfRangeAdvice(opts.dataDir));
+        return 2;
+      }
       return (e as Error).name === 'DataDirMismatchError' ? 2 : 1;
     }
   }
@@ -135,6 +140,21 @@ async function main(): Promise<number> {
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
   });
+}
+
+/** How to recover a data directory an older version filled with an out-of-range term or index (issue 18). */
+function outOfRangeAdvice(dir: string): string {
+  return [
+    `The data directory ${dir} holds a term or log index this version refuses (2^53 - 2^20 or more).`,
+    'An older version accepted such a number from a forged or faulty message; this one never writes it.',
+    'The directory was not modified. To recover this node:',
+    `  1. move the directory aside (mv ${dir} ${dir}.out-of-range) or delete it;`,
+    '  2. start the node again with the same flags: it begins empty and catches up from the leader.',
+    'Wiping forgets this node\'s votes and log: do it one node at a time, only while the other members',
+    'form a majority that is up and starts cleanly. If every member\'s directory has this problem, the',
+    'cluster cannot be recovered from itself: start a new cluster and restore its keys from a backup.',
+    '',
+  ].join('\n');
 }
 
 /** Stop accepting clients, stop the node (no more ticks or messages), flush storage, close sockets. */

@@ -62,7 +62,7 @@ import {
   txnJson,
 } from './gateway';
 import { clusterIdOf, memberIdOf } from './ids';
-import { LeaseHandle, NodeHandle, NodeStatus, NotLeaderError, TimeoutError } from './node-handle';
+import { EntryTooLargeError, LeaseHandle, NodeHandle, NodeStatus, NotLeaderError, TimeoutError } from './node-handle';
 import { WatchStreamOptions, serveWatch } from './watch';
 
 export const API_VERSION = '0.1.0';
@@ -252,11 +252,9 @@ export class ApiServer {
     if (e instanceof ForwardError) {
       return new ApiError(503, GrpcCode.Unavailable, `etcdserver: the leader could not be reached (${e.message})`, this.leaderHint(e.leader, e.url));
     }
-    // A NodeHandle may refuse with its own HTTP status (e.g. an entry too large for its transport).
-    const status = (e as { status?: unknown; statusCode?: unknown })?.status ?? (e as { statusCode?: unknown })?.statusCode;
-    if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599) {
-      const code = status === 413 || status < 500 ? GrpcCode.InvalidArgument : status === 503 ? GrpcCode.Unavailable : GrpcCode.Internal;
-      return new ApiError(status, code, (e as Error).message ?? 'error');
+    if (e instanceof EntryTooLargeError) {
+      // etcd's ErrRequestTooLarge: the client's mistake, so a 4xx, never a 500.
+      return new ApiError(413, GrpcCode.InvalidArgument, 'etcdserver: request is too large', { bytes: e.bytes, limit: e.limit });
     }
     return new ApiError(500, GrpcCode.Internal, `internal error: ${(e as Error)?.message ?? String(e)}`);
   }
@@ -655,6 +653,7 @@ export class ApiServer {
         if (api) peer.api = api;
         return peer;
       }),
+      ...(st.counters ? { counters: st.counters } : {}),
     };
   }
 

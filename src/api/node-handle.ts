@@ -20,6 +20,14 @@ export class TimeoutError extends Error {
   }
 }
 
+/** A command too large for the transport to carry: refused before it enters the log. */
+export class EntryTooLargeError extends Error {
+  constructor(readonly bytes: number, readonly limit: number) {
+    super(`command of ${bytes} bytes exceeds the ${limit}-byte limit of this cluster's transport`);
+    this.name = 'EntryTooLargeError';
+  }
+}
+
 export interface NodeStatus {
   name: NodeId;
   role: 'follower' | 'candidate' | 'leader';
@@ -30,6 +38,8 @@ export interface NodeStatus {
   lastLogIndex: number;
   /** When leader: each peer's matchIndex. */
   peers: { name: NodeId; matchIndex?: number; api?: string }[];
+  /** Drops and warnings worth watching: term jumps, and the transport's counters. */
+  counters?: { termJumps: number; transport: object };
 }
 
 /** What a lease keeper reports on one lease (etcd's LeaseTimeToLiveResponse). */

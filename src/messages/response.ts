@@ -27,6 +27,13 @@ export interface ResponseData {
   conflictIndex?: number;
   conflictTerm?: number;
   /**
+   * On rejection: the prevLogIndex of the AppendEntries rejected (etcd's
+   * MsgAppResp Index with Reject set). It tells the leader which of its
+   * requests this answers, so a late or duplicated rejection of an old one
+   * is ignored instead of sending replication back to probing.
+   */
+  rejectedIndex?: number;
+  /**
    * Reply to an InstallSnapshot chunk that did not finish the snapshot (§7,
    * Figure 13 receiver 4, "reply and wait for more data chunks"): how many
    * bytes of the leader's snapshot the follower now holds, in order. The

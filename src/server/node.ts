@@ -10,7 +10,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { LeaseHandle, LeaseTimeToLive, NotLeaderError, NodeHandle, NodeStatus, TimeoutError } from '../api/node-handle';
+import { EntryTooLargeError, LeaseHandle, LeaseTimeToLive, NotLeaderError, NodeHandle, NodeStatus, TimeoutError } from '../api/node-handle';
 import { LeaseKeeper, RaftView, minLeaseTtlSeconds } from '../kv/lease-keeper';
 import { Lessor } from '../kv/lessor';
 import { Message, MessageType, NodeId } from '../messages';
@@ -23,6 +23,7 @@ import { RaftEvent } from './events';
 import { Ready } from './ready';
 import { Server } from './server';
 import { StateMachine } from './state-machine';
+import { termJump } from './term-jump';
 
 export interface RaftNodeOptions {
   name: NodeId;
@@ -56,20 +57,12 @@ export interface RaftNodeOptions {
    * part: promotion, the expiry task, keep-alive and time-to-live.
    */
   lessor?: Lessor;
-  /** Milliseconds, for lease deadlines; default a monotonic clock (performance.now). */
+  /** Milliseconds, for ticks and lease deadlines; default a monotonic clock (performance.now). */
   clock?: () => number;
   /** How often the leader's expiry task looks for expired leases. Default 100 ms. */
   leaseCheckMs?: number;
   /** Added to every lease deadline when a leader promotes its Lessor. Default one election timeout. */
   leaseExtendMs?: number;
-}
-
-/** A command too large for the transport to carry: refused before it enters the log. */
-export class EntryTooLargeError extends Error {
-  constructor(readonly bytes: number, readonly limit: number) {
-    super(`command of ${bytes} bytes exceeds the ${limit}-byte limit of this cluster's transport`);
-    this.name = 'EntryTooLargeError';
-  }
 }
 
 /** What the node appends for a client command: the command and who waits for it. */
@@ -158,8 +151,8 @@ export class RaftNode implements NodeHandle {
   private lastSnapshotIndex: number;
 
   async start(): Promise<void> {
-    await this.opts.transport.start((m) => this.onMessage(m));
-    this.lastTickAt = performance.now();
+    this.lastTickAt = this.clock();
+    await this.opts.transport.start((m, from) => this.onMessage(m, from));
     this.ticker = setInterval(() => this.catchUpTicks(), this.tickMs);
     if (this.leaseKeeper) {
       // The expiry task: it runs everywhere but does something only on the
@@ -204,7 +197,7 @@ export class RaftNode implements NodeHandle {
    */
   private catchUpTicks(): void {
     if (this.stopped) return;
-    const now = performance.now();
+    const now = this.clock();
     const owed = Math.min(Math.floor((now - this.lastTickAt) / this.tickMs), 100_000);
     if (owed <= 0) return;
     this.lastTickAt += owed * this.tickMs;
@@ -214,9 +207,25 @@ export class RaftNode implements NodeHandle {
   }
 
   private lastTickAt = 0;
+  /** Messages whose term was TERM_JUMP_WARN_MARGIN or more ahead of ours (term-jump.ts). */
+  private termJumps = 0;
 
-  private onMessage(message: Message): void {
+  private onMessage(message: Message, from?: string): void {
     if (this.stopped) return;
+    // Time first: a message that waited out a stall must meet the timers as
+    // they are now. Otherwise a follower acknowledges a heartbeat (resetting
+    // its timer) and the owed ticks then expire that fresh timer at once, so
+    // it votes 0 ms after the acknowledgement (§4.2.3); and a leader judges
+    // a forwarded lease read on a clock that stopped at the stall (§6.4).
+    this.catchUpTicks();
+    // Legal Raft, but a signal (term-jump.ts): say who and from where, before
+    // the term rule adopts it. Non-members are dropped by step() and not counted here.
+    const ourTerm = this.server.currentTerm;
+    const jump = termJump(message, ourTerm);
+    if (jump !== null && this.server.isPeer(message.sender)) {
+      this.termJumps++;
+      this.opts.onEvent?.({ kind: 'term-jump', term: ourTerm + jump, from: message.sender, ourTerm, address: from ?? null });
+    }
     this.server.step(message);
     this.schedule();
   }
@@ -263,6 +272,7 @@ export class RaftNode implements NodeHandle {
         matchIndex: s.progress?.[String(p)]?.matchIndex,
         api: this.opts.apiAddresses?.get(p),
       })),
+      counters: { termJumps: this.termJumps, transport: this.opts.transport.counters?.() ?? {} },
     };
   }
 

@@ -88,6 +88,7 @@ for (const nodes of sizes) {
     if (!r.ok) {
       failed++;
       console.log(`FAIL seed ${seed}, ${nodes} nodes: ${r.failure}\n  replay: ${r.replay}`);
+      if (seeds.length === 1) console.log(`  stats: ${JSON.stringify(r.stats)}`);
     } else if (opts.visible || seeds.length === 1) {
       console.log(`ok seed ${seed}, ${nodes} nodes: ${JSON.stringify(r.stats)}`);
     }

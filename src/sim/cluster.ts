@@ -95,6 +95,13 @@ export class SimCluster {
   /** Snapshots taken (local compaction) and installed (InstallSnapshot), for tests and reports. */
   snapshotsTaken = 0;
   snapshotsInstalled = 0;
+  /**
+   * AppendEntries answers reaching a leader: rejections, and successes that
+   * advanced its matchIndex for the sender. Many rejections per useful
+   * answer mean replication keeps falling back to probing.
+   */
+  appendRejections = 0;
+  usefulAppendAcks = 0;
   /** Nodes crashed by an injected storage fault. */
   storageFaults = 0;
   now = 0;
@@ -106,6 +113,7 @@ export class SimCluster {
     this.rng = new SeededRng(options.seed);
     this.names = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
     this.network = new SimNetwork(this.rng.fork(), this.names);
+    if (options.log) this.network.onFault = (what) => options.log!(`[t=${this.now}] network: ${what}`);
     this.electionTicks = options.electionTicks ?? 10;
     this.heartbeatTicks = options.heartbeatTicks ?? 3;
     // Small batches and windows on some seeds exercise probing and pipelining.
@@ -200,7 +208,10 @@ export class SimCluster {
   /** Lose power: everything not persisted is gone. */
   crashPeer(name: NodeId): void {
     const node = this.nodes.get(name)!;
-    if (node.server) this.storageProvider.crash(name);
+    if (node.server) {
+      this.storageProvider.crash(name);
+      this.say(name, 'crashed (what it had not persisted is lost)');
+    }
     this.paused.delete(name);
     node.server = null;
     node.view = null;
@@ -213,7 +224,10 @@ export class SimCluster {
    * It keeps its state and, when resumed, still believes what it believed.
    */
   pausePeer(name: NodeId): void {
-    if (this.isUp(name) && !this.paused.has(name)) this.paused.set(name, []);
+    if (this.isUp(name) && !this.paused.has(name)) {
+      this.paused.set(name, []);
+      this.say(name, 'paused (neither ticks nor handles messages)');
+    }
   }
 
   /** Let a paused node run again: what arrived meanwhile is delivered at the next step, in order. */
@@ -221,6 +235,7 @@ export class SimCluster {
     const held = this.paused.get(name);
     if (!held) return;
     this.paused.delete(name);
+    this.say(name, `resumed (${held.length} messages waiting)`);
     for (const message of held) this.heldForDelivery.push({ to: name, message });
   }
 
@@ -236,8 +251,14 @@ export class SimCluster {
   restartPeer(name: NodeId): boolean {
     const node = this.nodes.get(name)!;
     if (node.server) return true;
+    this.say(name, 'restarted from what its storage kept');
     this.checker.onRestart(name);
     return this.start(node);
+  }
+
+  /** A line for `--visible`: what happened to a node from outside the protocol. */
+  private say(name: NodeId, what: string): void {
+    this.options.log?.(`[t=${this.now}] ${name}: ${what}`);
   }
 
   /** The state machine of a node's current incarnation. */
@@ -330,9 +351,19 @@ export class SimCluster {
       held.push(message);
       return;
     }
+    const toLeader = message.type === MessageType.Response && message.data.snapshotOffset === undefined && node.server.state.role === 'leader';
+    const matchBefore = toLeader ? this.matchIndexOf(node.server, message.sender) : 0;
     node.server.step(message);
+    if (toLeader && message.type === MessageType.Response && node.server.state.role === 'leader') {
+      if (!message.data.response) this.appendRejections++;
+      else if (this.matchIndexOf(node.server, message.sender) > matchBefore) this.usefulAppendAcks++;
+    }
     this.processReady(node);
     this.checker.checkStep(this.views());
+  }
+
+  private matchIndexOf(server: Server, peer: NodeId): number {
+    return server.status().progress?.[String(peer)]?.matchIndex ?? 0;
   }
 
   private views(): NodeView[] {

@@ -3,7 +3,7 @@
 // partitions that may cut a link in one direction only. All randomness comes
 // from the seeded Rng, so a seed replays a run exactly.
 
-import { Message, NodeId } from '../messages';
+import { Message, MessageType, NodeId } from '../messages';
 import { SeededRng } from '../time/rng';
 
 export interface NetworkFaults {
@@ -31,6 +31,8 @@ export class SimNetwork {
   dropped = 0;
   /** Tests may drop chosen messages: return false to lose `message` on its way to `to`. */
   filter: ((message: Message, to: NodeId) => boolean) | null = null;
+  /** Told of every fault as it happens (`--visible`), so a learner sees causes, not only effects. */
+  onFault: ((what: string) => void) | null = null;
 
   constructor(
     private readonly rng: SeededRng,
@@ -41,15 +43,13 @@ export class SimNetwork {
     const targets = message.receiver === null ? this.members.filter((m) => m !== message.sender) : [message.receiver];
     for (const to of targets) {
       this.sent++;
-      if (this.filter && !this.filter(message, to)) {
+      if ((this.filter && !this.filter(message, to)) || this.rng.chance(this.faults.dropRate)) {
         this.dropped++;
-        continue;
-      }
-      if (this.rng.chance(this.faults.dropRate)) {
-        this.dropped++;
+        this.onFault?.(`lost ${describe(message, to)}`);
         continue;
       }
       const copies = this.rng.chance(this.faults.duplicateRate) ? 2 : 1;
+      if (copies > 1) this.onFault?.(`duplicated ${describe(message, to)}`);
       for (let c = 0; c < copies; c++) {
         const delay = this.rng.int(this.faults.minDelay, this.faults.maxDelay + 1);
         this.inFlight.push({ deliverAt: now + delay, seq: this.seq++, to, message });
@@ -64,7 +64,11 @@ export class SimNetwork {
     for (const f of this.inFlight) (f.deliverAt <= now ? ready : rest).push(f);
     this.inFlight = rest;
     ready.sort((a, b) => a.deliverAt - b.deliverAt || a.seq - b.seq);
-    return ready.filter((f) => !this.isCut(f.message.sender, f.to));
+    return ready.filter((f) => {
+      if (!this.isCut(f.message.sender, f.to)) return true;
+      this.onFault?.(`lost ${describe(f.message, f.to)} (link cut)`);
+      return false;
+    });
   }
 
   isCut(from: NodeId, to: NodeId): boolean {
@@ -73,17 +77,25 @@ export class SimNetwork {
 
   /** Cut the link from -> to (and to -> from unless oneWay). */
   disconnect(from: NodeId, to: NodeId, oneWay = false): void {
-    this.cut.add(`${from}>${to}`);
-    if (!oneWay) this.cut.add(`${to}>${from}`);
+    this.cutLink(from, to, oneWay);
+    this.onFault?.(`cut the link ${from} ${oneWay ? '->' : '<->'} ${to}`);
   }
 
   /** Split the members into two sides that cannot talk. */
   partition(side: NodeId[]): void {
-    for (const a of side) for (const b of this.members) if (!side.includes(b)) this.disconnect(a, b);
+    const other = this.members.filter((b) => !side.includes(b));
+    for (const a of side) for (const b of other) this.cutLink(a, b, false);
+    this.onFault?.(`partition {${side.join(', ')}} | {${other.join(', ')}}`);
   }
 
   heal(): void {
+    if (this.cut.size > 0) this.onFault?.('healed every link');
     this.cut.clear();
+  }
+
+  private cutLink(from: NodeId, to: NodeId, oneWay: boolean): void {
+    this.cut.add(`${from}>${to}`);
+    if (!oneWay) this.cut.add(`${to}>${from}`);
   }
 
   hasCuts(): boolean {
@@ -93,4 +105,9 @@ export class SimNetwork {
   pending(): number {
     return this.inFlight.length;
   }
+}
+
+/** "AppendEntries n1 -> n2 (term 3)", for the fault log. */
+function describe(message: Message, to: NodeId): string {
+  return `${MessageType[message.type]} ${message.sender} -> ${to} (term ${message.term})`;
 }

@@ -51,6 +51,9 @@ export interface RunResult {
     ticks: number;
     snapshotsTaken: number;
     snapshotsInstalled: number;
+    /** AppendEntries rejections that reached a leader, and answers that advanced a matchIndex. */
+    appendRejections: number;
+    usefulAppendAcks: number;
     storageFaults: number;
   };
 }
@@ -114,6 +117,8 @@ export function runSeed(o: RunOptions): RunResult {
     ticks: c.now,
     snapshotsTaken: c.snapshotsTaken,
     snapshotsInstalled: c.snapshotsInstalled,
+    appendRejections: c.appendRejections,
+    usefulAppendAcks: c.usefulAppendAcks,
     storageFaults: c.storageFaults,
   });
 

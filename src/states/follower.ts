@@ -43,7 +43,8 @@ export class Follower extends Voter {
     // Receiver 2 (§5.3): reply false if the log doesn't contain an entry at
     // prevLogIndex whose term matches prevLogTerm.
     if (!log.matchTerm(prevLogIndex, prevLogTerm)) {
-      this.reply(server, message, { response: false, currentTerm: server.currentTerm, ...this.conflictHint(server, prevLogIndex) });
+      const rejectedIndex = d.prevLogIndex; // which request this answers, for the leader
+      this.reply(server, message, { response: false, currentTerm: server.currentTerm, rejectedIndex, ...this.conflictHint(server, prevLogIndex) });
       return this;
     }
 

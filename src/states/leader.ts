@@ -225,6 +225,7 @@ export class Leader extends State {
         pr.nextIndex = pr.matchIndex + 1;
       }
     } else {
+      if (this.isStaleRejection(pr, d.rejectedIndex)) return this;
       // §5.3 (end): back up using the follower's hint, else one entry.
       let next: number;
       if (d.conflictIndex === undefined) next = pr.nextIndex - 1;
@@ -241,6 +242,21 @@ export class Leader extends State {
     }
     this.sendAppend(server, message.sender, false);
     return this;
+  }
+
+  /**
+   * §5.3 backs nextIndex up on a rejection; but not on one that answers an
+   * AppendEntries we no longer wait on (etcd's Progress.MaybeDecrTo): it is
+   * late, duplicated or overtaken, and acting
+   * on it would throw replication back to probing for nothing. At or below
+   * matchIndex our logs are known to match, so a rejection there is old; in
+   * probe mode only the probe at nextIndex - 1 is outstanding. A rejection
+   * without rejectedIndex (simpleRaft) cannot be told apart: it counts.
+   */
+  private isStaleRejection(pr: Progress, rejectedIndex: number | undefined): boolean {
+    if (rejectedIndex === undefined) return false;
+    if (rejectedIndex <= pr.matchIndex) return true;
+    return pr.mode === 'probe' && rejectedIndex !== pr.nextIndex - 1;
   }
 
   /** Our last index holding `term`, searching down from `from`; 0 if none. */

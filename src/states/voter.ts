@@ -17,14 +17,15 @@ export abstract class Voter extends State {
 
   /**
    * A follower that heard from its leader within the minimum election timeout.
-   * A node that has just started counts as having heard from one: it may have
-   * acknowledged a leader's heartbeat just before it crashed (thesis §6.4).
+   * A node that has just restarted with a term counts as having heard from
+   * one: it may have acknowledged a leader's heartbeat just before it crashed
+   * (thesis §6.4). A fresh node (term 0) never heard from any leader.
    */
   protected override inLease(server: Server): boolean {
     return this.role === 'follower' && (server.leaderId !== null || this.justStarted) && this.electionElapsed < server.electionTicks;
   }
 
-  /** Set on the follower a node starts as; cleared by its first reset or timeout. */
+  /** Set on the follower a node restarts as with a term; cleared by its first reset or timeout. */
   justStarted = false;
 
   protected resetElectionTimer(server: Server): void {

@@ -8,10 +8,10 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { ApiServer, ApiServerOptions } from '../../src/api/http-server';
-import { NodeHandle, NodeStatus, NotLeaderError, TimeoutError } from '../../src/api/node-handle';
+import { EntryTooLargeError, NodeHandle, NodeStatus, NotLeaderError, TimeoutError } from '../../src/api/node-handle';
 import { KvStore } from '../../src/kv';
 
-export type FakeMode = 'ok' | 'no-leader' | 'not-leader' | 'timeout' | 'hang';
+export type FakeMode = 'ok' | 'no-leader' | 'not-leader' | 'timeout' | 'hang' | 'too-large';
 
 export class FakeNode implements NodeHandle {
   mode: FakeMode = 'ok';
@@ -44,6 +44,8 @@ export class FakeNode implements NodeHandle {
         return Promise.reject(new TimeoutError(what, this.leader));
       case 'hang':
         return new Promise<never>(() => undefined);
+      case 'too-large':
+        return Promise.reject(new EntryTooLargeError(5000, 4096));
     }
   }
 

@@ -388,6 +388,17 @@ describe('HTTP API: malformed input (400 naming the field), limits (413), unknow
     expect(s.node.proposals).to.have.length(0);
   });
 
+  it("413 with etcd's message, never 500, for a command the cluster's transport cannot carry", async () => {
+    s.node.mode = 'too-large';
+    try {
+      const r = await post(s.url + '/v3/kv/put', { key: 'aw==', value: 'dg==' });
+      expect(r.status, r.text).to.equal(413);
+      expect(r.json).to.include({ code: 3, message: 'etcdserver: request is too large', bytes: 5000, limit: 4096 });
+    } finally {
+      s.node.mode = 'ok';
+    }
+  });
+
   it('413 for a chunked body (no content-length) over the limit', async () => {
     const big = Buffer.alloc(200 * 1024, 'a');
     const stream = new ReadableStream({

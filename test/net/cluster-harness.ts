@@ -28,6 +28,8 @@ export interface Status {
   commitIndex: number;
   lastApplied: number;
   lastLogIndex: number;
+  /** Term jumps and the transport's drop counters (docs/wire-format.md, "Transport counters"). */
+  counters?: { termJumps: number; transport: Record<string, unknown> };
 }
 
 interface NodeProc {
@@ -196,8 +198,9 @@ export class ProcessCluster {
     });
   }
 
-  async restart(i: number): Promise<void> {
-    await this.kill(i);
+  /** Stop node i (SIGKILL unless told) if it runs, start it again on its data directory, wait until it serves. */
+  async restart(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.kill(i, signal);
     this.launch(i);
     await waitFor(async () => (await this.status(i)) !== null, 30_000, `${this.nodes[i].name} to serve again`, 100);
   }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FileStorage } from '../../src/log/file-storage';
+import { appendUncheckedHardState } from '../log/helpers';
 import { b64, ProcessCluster, runNode } from './cluster-harness';
 import { freeTcpPorts, LOOPBACK } from './ports';
 import { waitFor } from './wait';
@@ -159,6 +160,20 @@ describe('bad configuration exits with code 2 and one clear line', function () {
     const r = await runNode(['--name', 'n2', '--port', String(port), '--api-port', String(api), '--data-dir', owned]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/n1/);
+  });
+
+  it('a data directory an older version left with term 2^53 (issue 18): says what and how to recover, exit 2', async () => {
+    const old = path.join(dir, 'term-2-53');
+    const s = FileStorage.open({ dir: old, clusterId: 'simpleraft', node: 'n1' });
+    s.save({ hardState: { currentTerm: 4, votedFor: 'n1', commitIndex: 0 }, entries: [], snapshot: null });
+    s.close();
+    appendUncheckedHardState(old, { currentTerm: 2 ** 53, votedFor: null, commitIndex: 0 });
+    const [port, api] = await freeTcpPorts(2);
+    const r = await runNode(['--name', 'n1', '--port', String(port), '--api-port', String(api), '--data-dir', old]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/currentTerm 9007199254740992 is not below 9007199253692416/);
+    expect(r.stderr).to.include(`mv ${old} ${old}.out-of-range`);
+    expect(r.stderr).to.not.match(/\n\s+at /); // no stack trace
   });
 
   it('--help prints the usage and exits 0', async () => {

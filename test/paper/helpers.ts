@@ -24,7 +24,7 @@ import {
   ResponseMessage,
   WireEntry,
 } from '../../src/messages';
-import { Bugs, InitialState } from '../../src/server/config';
+import { Bugs, InitialState, ReadMode } from '../../src/server/config';
 import { RaftEvent } from '../../src/server/events';
 import { Ready } from '../../src/server/ready';
 import { Server } from '../../src/server/server';
@@ -56,6 +56,8 @@ export interface ServerOptions {
    * extension on top of it that changes how a follower treats RequestVote.
    */
   checkQuorum?: boolean;
+  readMode?: ReadMode;
+  leaseDriftTicks?: number;
 }
 
 interface TestNode {
@@ -111,7 +113,9 @@ function start(node: TestNode): Server {
     maxEntriesPerAppend: o.maxEntriesPerAppend,
     maxInflight: o.maxInflight,
     initialState: o.initialState,
-    checkQuorum: o.checkQuorum ?? false,
+    checkQuorum: o.checkQuorum ?? (o.readMode === 'lease'),
+    readMode: o.readMode,
+    leaseDriftTicks: o.leaseDriftTicks,
     bugs: o.bugs,
     onEvent: (e) => node.events.push(e),
   });

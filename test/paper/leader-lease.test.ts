@@ -6,6 +6,19 @@ import { NodeId } from '../../src/messages';
 import { Leader } from '../../src/states/leader';
 import { SafetyViolation } from '../../src/sim/checker';
 import { SimCluster } from '../../src/sim/cluster';
+import {
+  appendResponse,
+  appendsTo,
+  drain,
+  electLeader,
+  ELECTION_TICKS,
+  firstTimeout,
+  newServer,
+  requestVote,
+  ticksUntilCandidate,
+  tickN,
+  votesTo,
+} from './helpers';
 
 function leaseCluster(bugs = {}): { c: SimCluster; leader: NodeId; others: NodeId[] } {
   const c = new SimCluster({ nodes: 3, seed: 7, readMode: 'lease', bugs, electionTicks: 10, heartbeatTicks: 2 });
@@ -89,5 +102,62 @@ describe('leader lease and CheckQuorum (thesis §6.2, §6.4)', () => {
     }
     expect(caught).to.be.instanceOf(SafetyViolation);
     expect((caught as SafetyViolation).property).to.equal('Linearizable reads');
+  });
+});
+
+// The same rules on one hand-driven server (test/paper/helpers.ts), where the
+// exact tick at which each one starts and stops holding can be checked.
+describe('the §4.2.3 vote rule and the leader lease, tick by tick', () => {
+  const peers = ['n2', 'n3'];
+
+  it('§4.2.3: a fresh node (term 0) never heard from a leader, so it grants a vote at boot', () => {
+    const s = newServer('n1', peers, { checkQuorum: true });
+    s.step(requestVote('n2', 'n1', 1, 0, 0));
+    expect(votesTo(drain(s), 'n2').map((m) => m.data.response)).to.deep.equal([true]);
+    expect(s.votedFor).to.equal('n2');
+  });
+
+  it('§4.2.3, §6.4: a node restarting with a term refuses higher-term votes for the minimum election timeout', () => {
+    // It may have acknowledged a leader's heartbeat just before it stopped:
+    // that leader may still be serving lease reads on the strength of it.
+    const s = newServer('n1', peers, { checkQuorum: true, term: 2, seed: 3 });
+    s.step(requestVote('n2', 'n1', 3, 0, 0));
+    expect(votesTo(drain(s), 'n2')).to.deep.equal([]);
+    expect(s.currentTerm).to.equal(2);
+    tickN(s, ELECTION_TICKS - 1);
+    s.step(requestVote('n2', 'n1', 3, 0, 0));
+    expect(votesTo(drain(s), 'n2')).to.deep.equal([]);
+    // Once the minimum election timeout has passed, it votes again.
+    tickN(s, 1);
+    s.step(requestVote('n3', 'n1', 9, 0, 0));
+    expect(votesTo(drain(s), 'n3').map((m) => m.data.response)).to.deep.equal([true]);
+  });
+
+  it("§4.2.3: initialState 'candidate' campaigns at once only on a fresh node; with a saved term it waits like a follower", () => {
+    const fresh = newServer('n1', peers, { initialState: 'candidate' });
+    fresh.tick();
+    expect(fresh.state.role).to.equal('candidate');
+    const seed = 5;
+    const restarted = newServer('n1', peers, { initialState: 'candidate', term: 2, seed });
+    expect(ticksUntilCandidate(restarted)).to.equal(firstTimeout(seed));
+  });
+
+  it('thesis §6.4: the lease ends the minimum election timeout less the drift bound after the acknowledged round was opened', () => {
+    const drift = 3;
+    const s = newServer('n1', peers, { readMode: 'lease', leaseDriftTicks: drift, heartbeatTicks: 3 });
+    electLeader(s);
+    const leader = s.state as Leader;
+    // The first heartbeat opens read round 1 at the leader's tick 3; n2 answers it.
+    tickN(s, 3);
+    const round = appendsTo(drain(s), 'n2')[0].data.context!;
+    s.step(appendResponse('n2', 'n1', s.currentTerm, true, { matchIndex: s.log.lastIndex(), context: round }));
+    drain(s);
+    const until = 3 + ELECTION_TICKS - drift;
+    for (let now = 3; now < until; now++) {
+      expect(leader.holdsLeaderLease(), `lease at tick ${now}`).to.equal(true);
+      s.tick();
+    }
+    expect(leader.holdsLeaderLease(), `lease at tick ${until}`).to.equal(false);
+    expect(s.state).to.equal(leader); // still leader (CheckQuorum heard n2): only the lease ended
   });
 });

@@ -85,7 +85,7 @@ describe('paper: log replication and commitment (§5.3, §5.4.2, §8)', () => {
 
     s.step(appendEntries('n2', 'n1', 3, { prevLogIndex: 4, prevLogTerm: 3, entries: [3] }));
     let [resp] = responsesTo(drain(s), 'n2');
-    expect(resp.data).to.deep.include({ response: false, currentTerm: 3, conflictTerm: 2, conflictIndex: 2 });
+    expect(resp.data).to.deep.include({ response: false, currentTerm: 3, conflictTerm: 2, conflictIndex: 2, rejectedIndex: 4 });
 
     s.step(appendEntries('n2', 'n1', 3, { prevLogIndex: 7, prevLogTerm: 3, entries: [3] }));
     [resp] = responsesTo(drain(s), 'n2');
@@ -209,6 +209,37 @@ describe('paper: log replication and commitment (§5.3, §5.4.2, §8)', () => {
       expect(ae.data.entries.length, c.why).to.equal(11 - c.prevLogIndex);
       expect(s.status().progress![c.peer].nextIndex, c.why).to.equal(c.prevLogIndex + 1);
     }
+  });
+
+  it('§5.3 only a rejection of the request still outstanding backs nextIndex up; a late or duplicated one is ignored', () => {
+    // As etcd's Progress.MaybeDecrTo: rejectedIndex says which AppendEntries
+    // a rejection answers. Acting on an old one would throw a follower that
+    // is being streamed to back to one probe per round trip.
+    const s = newServer('n1', PEERS3, { term: 1, log: [1, 1, 1, 1] });
+    electLeader(s);
+    expect(s.log.lastIndex()).to.equal(5);
+    // n2 holds only 2 entries: it rejects the first probe (prevLogIndex 4).
+    const rejection = appendResponse('n2', 'n1', 2, false, { conflictIndex: 3, rejectedIndex: 4 });
+    s.step(rejection);
+    expect(appendsTo(drain(s), 'n2').map((m) => m.data.prevLogIndex)).to.deep.equal([2]);
+    // The same rejection again (the network duplicated it): the probe at 2 is still out.
+    s.step(rejection);
+    expect(appendsTo(drain(s), 'n2'), 'a duplicated rejection sends nothing').to.deep.equal([]);
+    // n2 accepts the probe at 2: replication streams from matchIndex 5.
+    s.step(appendResponse('n2', 'n1', 2, true, { matchIndex: 5 }));
+    drain(s);
+    // The first rejection arrives once more, late: our logs match up to 5, so it is old.
+    s.step(rejection);
+    expect(appendsTo(drain(s), 'n2'), 'a late rejection sends nothing').to.deep.equal([]);
+    // Still streaming: two commands go out one after the other, unanswered.
+    s.propose('a');
+    const first = appendsTo(drain(s), 'n2');
+    s.propose('b');
+    const second = appendsTo(drain(s), 'n2');
+    expect([...first, ...second].map((m) => [m.data.prevLogIndex, m.data.entries.length])).to.deep.equal([
+      [5, 1],
+      [6, 1],
+    ]);
   });
 
   // Figure 7 end to end: the leader of term 8 and followers (a)-(f). The

@@ -6,8 +6,11 @@ import { expect } from 'chai';
 import { Message, MessageType } from '../../src/messages';
 import { MemoryStorage } from '../../src/log/storage';
 import { PersistBatch } from '../../src/log/types';
+import { describeEvent, RaftEvent } from '../../src/server/events';
 import { RaftNode } from '../../src/server/node';
+import { TERM_JUMP_WARN_MARGIN } from '../../src/server/term-jump';
 import { Transport } from '../../src/transport/transport';
+import { waitFor } from '../net/wait';
 
 /** MemoryStorage whose saveAsync resolves only when the test says so. */
 class HeldStorage extends MemoryStorage {
@@ -27,9 +30,9 @@ class HeldStorage extends MemoryStorage {
 }
 
 class FakeTransport implements Transport {
-  handler: ((m: Message) => void) | null = null;
+  handler: ((m: Message, from?: string) => void) | null = null;
   sent: Message[] = [];
-  async start(h: (m: Message) => void): Promise<void> {
+  async start(h: (m: Message, from?: string) => void): Promise<void> {
     this.handler = h;
   }
   send(m: Message): void {
@@ -98,3 +101,131 @@ describe('RaftNode with an asynchronous write in flight', () => {
     }
   });
 });
+
+// The node's timer may fire late while the event loop is stalled (GC, a
+// snapshot, a slow disk). Simulated here: the node's clock jumps, and a
+// message arrives before the timer has noticed.
+describe('RaftNode after an event-loop stall: owed ticks come before any message', () => {
+  const TICK_MS = 10;
+  const ELECTION_TICKS = 10;
+
+  /** A node on a clock the test moves; every message it sends is stamped with that clock. */
+  async function stalledNode(name: string) {
+    let now = 0;
+    const transport = new FakeTransport();
+    const sentAt: { at: number; m: Message }[] = [];
+    transport.send = (m) => {
+      transport.sent.push(m);
+      sentAt.push({ at: now, m });
+    };
+    const node = new RaftNode({
+      name,
+      peers: ['a', 'b'],
+      storage: new MemoryStorage(),
+      transport,
+      stateMachine: { apply: () => undefined, snapshot: () => Buffer.alloc(0), restore: () => {} },
+      tickMs: TICK_MS,
+      electionTicks: ELECTION_TICKS,
+      heartbeatTicks: 3,
+      readMode: 'lease',
+      clock: () => now,
+      seed: 1,
+    });
+    await node.start();
+    return { node, transport, sentAt, advance: (ms: number) => (now += ms), deliver: (m: Message) => transport.handler!(m) };
+  }
+
+  it('§4.2.3: a follower never acknowledges a leader and then votes or campaigns within the minimum election timeout', async () => {
+    const { node, sentAt, advance, deliver } = await stalledNode('f');
+    try {
+      deliver(append('a', 1, 0, 0, [], 0));
+      await waitFor(() => sentAt.length > 0, 5000, 'the first acknowledgement');
+      // A stall of 50 ticks; a heartbeat sent meanwhile is handled before the timer runs.
+      advance(50 * TICK_MS);
+      deliver(append('a', 1, 0, 0, [], 0));
+      await waitFor(() => sentAt.some(({ m }) => m.type === MessageType.RequestVote), 5000, 'the election the stall made due');
+      const acks = sentAt.filter(({ m }) => m.type === MessageType.Response && m.data.response);
+      const campaign = sentAt.find(({ m }) => m.type === MessageType.RequestVote)!;
+      for (const ack of acks) expect(campaign.at - ack.at, 'ms from an acknowledgement to a campaign').to.be.at.least(ELECTION_TICKS * TICK_MS);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it('§6.4: a leader never answers a forwarded lease read after its lease has run out during a stall', async () => {
+    const { node, transport, sentAt, advance, deliver } = await stalledNode('l');
+    try {
+      // Elect l: its timer fires, a grants the vote.
+      advance(2 * ELECTION_TICKS * TICK_MS);
+      await waitFor(() => sentAt.some(({ m }) => m.type === MessageType.RequestVote), 5000, 'a campaign');
+      deliver({ type: MessageType.RequestVoteResponse, sender: 'a', receiver: 'l', term: 1, timestamp: 0, data: { response: true } });
+      await waitFor(() => node.status().role === 'leader', 5000, 'leadership');
+      // a acknowledges the no-op and the first heartbeat's read round: the lease is held.
+      advance(3 * TICK_MS);
+      const round = await waitForRound(transport, 1);
+      deliver({ type: MessageType.Response, sender: 'a', receiver: 'l', term: 1, timestamp: 0, data: { response: true, currentTerm: 1, matchIndex: 1, context: round } });
+      await waitFor(() => node.status().commitIndex === 1, 5000, 'the no-op committed');
+      const roundOpenedAt = sentAt.find(({ m }) => m.type === MessageType.AppendEntries && m.data.context === round)!.at;
+      const forwardedRead = (context: string): Message => ({ type: MessageType.ReadIndex, sender: 'b', receiver: 'l', term: 1, timestamp: 0, data: { context } });
+      const answers = () => sentAt.filter(({ m }) => m.type === MessageType.ReadIndexResponse);
+      // Within the lease, a forwarded read is answered without a round trip.
+      deliver(forwardedRead('before-stall'));
+      await waitFor(() => answers().length === 1, 5000, 'the lease read before the stall');
+      // A stall of 60 ticks; b's next forwarded read arrives before the timer runs.
+      advance(60 * TICK_MS);
+      deliver(forwardedRead('after-stall'));
+      await turn();
+      await turn();
+      for (const { at } of answers()) expect(at - roundOpenedAt, 'ms from the acknowledged round to a lease read').to.be.below(ELECTION_TICKS * TICK_MS);
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+describe('RaftNode: term jumps (issue 18)', () => {
+  it(`a member's message ${TERM_JUMP_WARN_MARGIN} or more terms ahead is reported with its sender and address, and counted; a smaller jump is not`, async () => {
+    const transport = new FakeTransport();
+    const events: RaftEvent[] = [];
+    const node = new RaftNode({
+      name: 'f',
+      peers: ['a', 'b'],
+      storage: new MemoryStorage(),
+      transport,
+      stateMachine: { apply: () => {}, snapshot: () => Buffer.alloc(0), restore: () => {} },
+      tickMs: 1_000_000,
+      onEvent: (e) => events.push(e),
+      seed: 1,
+    });
+    await node.start();
+    try {
+      const jumps = () => events.filter((e) => e.kind === 'term-jump');
+      transport.handler!(append('a', TERM_JUMP_WARN_MARGIN - 1, 0, 0, [], 0), '127.0.0.1:7001'); // 0 -> 999: not counted
+      transport.handler!(append('a', 2 * TERM_JUMP_WARN_MARGIN - 1, 0, 0, [], 0), '127.0.0.1:7001'); // +1000
+      transport.handler!(append('zz', 10 * TERM_JUMP_WARN_MARGIN, 0, 0, [], 0), '127.0.0.1:9999'); // not a member: dropped, not counted
+      expect(jumps()).to.deep.equal([
+        { kind: 'term-jump', term: 2 * TERM_JUMP_WARN_MARGIN - 1, from: 'a', ourTerm: TERM_JUMP_WARN_MARGIN - 1, address: '127.0.0.1:7001' },
+      ]);
+      expect(node.status().counters?.termJumps).to.equal(1);
+      expect(node.server.currentTerm).to.equal(2 * TERM_JUMP_WARN_MARGIN - 1); // still legal Raft: adopted
+      expect(describeEvent(jumps()[0])).to.match(/a \(from 127\.0\.0\.1:7001\) claims term 1999, 1000 ahead of our 999/);
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+/** The read round carried by the first AppendEntries to `a` with context >= `min`. */
+async function waitForRound(transport: FakeTransport, min: number): Promise<number> {
+  let round = 0;
+  await waitFor(
+    () => {
+      const m = transport.sent.find((x) => x.type === MessageType.AppendEntries && x.receiver === 'a' && (x.data.context ?? 0) >= min);
+      if (m && m.type === MessageType.AppendEntries) round = m.data.context!;
+      return round >= min;
+    },
+    5000,
+    `a heartbeat of read round ${min}`,
+  );
+  return round;
+}

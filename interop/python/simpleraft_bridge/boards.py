@@ -345,7 +345,9 @@ class ZeroMQBoard(NetworkBoard):
                     s.setsockopt(zmq.IPV6, 1)
             self._pub.setsockopt(zmq.SNDHWM, high_water_mark)
             self._sub.setsockopt(zmq.RCVHWM, high_water_mark)
-            # A peer sending a larger frame is disconnected by ZeroMQ (it reconnects).
+            # A peer sending a larger frame is disconnected by ZeroMQ, which
+            # never reconnects after such a protocol error: _read_monitor
+            # connects afresh to every peer whose link goes down.
             self._sub.setsockopt(zmq.MAXMSGSIZE, self._max_message_bytes + 1024)
             self._pub.bind(_endpoint(host, port))
             self._sub.setsockopt(zmq.SUBSCRIBE, self._own_topic)
@@ -439,6 +441,18 @@ class ZeroMQBoard(NetworkBoard):
                 self._connected.add(who)
             elif ev["event"] == zmq.EVENT_DISCONNECTED:
                 self._connected.discard(who)
+                self._reconnect(endpoint)
+
+    def _reconnect(self, endpoint):
+        # After a lost connection ZeroMQ would reconnect by itself, after an
+        # oversized frame (a protocol error) never; the event does not say
+        # which, so drop the link and connect anew: one link per peer either way.
+        try:
+            self._sub.disconnect(endpoint)
+        except self._zmq.ZMQError:
+            pass  # already gone
+        self._sub.connect(endpoint)
+        self.counters["reconnects"] += 1
 
     def _on_frames(self, frames):
         self.counters["frames"] += 1

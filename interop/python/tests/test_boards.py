@@ -356,6 +356,32 @@ class ZeroMQBoardTests(unittest.TestCase):
             self.assertGreaterEqual(a.counters[key], 1, key)
         self.assertGreaterEqual(a.counters["malformed:bad-json"], 1)
 
+    def test_a_peer_is_heard_again_after_a_frame_over_the_size_limit(self):
+        # libzmq drops a link that carried a frame over MAXMSGSIZE and, after
+        # that protocol error, never reconnects by itself.
+        pa, pp = free_ports(socket.SOCK_STREAM, 2)
+        pub = self.raw_socket(zmq.PUB)
+        pub.bind("tcp://%s:%d" % (LOOPBACK, pp))
+        a = self.board("a", LOOPBACK, pa, [Peer("p", LOOPBACK, pp)], max_message_bytes=4096)
+
+        def good(term):
+            return codec.encode_dict({"type": 2, "sender": "p", "receiver": "a", "term": term, "timestamp": 0,
+                                      "data": {"response": True}})
+
+        def resend_until_heard(term):
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                pub.send_multipart([b"to:a\x00", good(term)])
+                m = a.get_message(0.05)
+                if m is not None and m.term == term:
+                    return m
+            return None
+
+        self.assertIsNotNone(resend_until_heard(1))
+        pub.send_multipart([b"to:a\x00", b"x" * (4096 + 1024 + 1)])
+        self.assertIsNotNone(resend_until_heard(2))
+        self.assertGreaterEqual(a.counters["reconnects"], 1)
+
 
 if __name__ == "__main__":
     unittest.main()
