@@ -90,7 +90,7 @@ export class AutoCompactor {
 /**
  * Parse etcd's flags: periodic retention is a duration ("1h", "30m", "90s",
  * or a bare number of hours, as etcd reads it); revision retention is a count.
- * Returns null with a message on a bad value.
+ * Returns the configuration, or a message naming the bad flag.
  */
 export function parseAutoCompaction(mode: string, retention: string): AutoCompactionConfig | string {
   if (mode !== 'periodic' && mode !== 'revision' && mode !== 'off') return `--auto-compaction-mode: expected periodic, revision or off, got ${mode}`;

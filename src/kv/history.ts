@@ -33,6 +33,9 @@ export function isTombstone(kv: KeyValue): boolean {
   return kv.version === 0;
 }
 
+/** What readers of the history (watches, tests) may use: nothing that changes it. */
+export type HistoryReader = Pick<KeyHistory, 'compactRevision' | 'size' | 'at' | 'rangeAt' | 'previous' | 'changesSince'>;
+
 export class KeyHistory {
   private compacted = 0;
   /** Each key's versions, oldest first (keyString -> versions). */
@@ -53,11 +56,6 @@ export class KeyHistory {
     let n = 0;
     for (const v of this.versions.values()) n += v.length;
     return n;
-  }
-
-  /** Changes kept in the change list. */
-  get changeCount(): number {
-    return this.changes.length - this.head;
   }
 
   /** Record a put (the new KeyValue) or a delete (a tombstone). At most one change per key per revision. */

@@ -25,7 +25,7 @@ import { LogEntry } from '../log/types';
 import { StateMachine } from '../server/state-machine';
 import { INT64_MAX, INT64_MIN, keyString, parseCanonicalBase64, toBase64 } from './bytes';
 import { CommandError, KvCommand, decodeCommand, fingerprint } from './commands';
-import { KeyHistory, isTombstone, lowerBound, tombstone } from './history';
+import { HistoryReader, KeyHistory, isTombstone, lowerBound, tombstone } from './history';
 import { ClientSessions, DEFAULT_MAX_CLIENTS, SessionRecord, failure } from './sessions';
 import {
   CompactionResult,
@@ -104,7 +104,7 @@ export class KvStore implements StateMachine {
   }
 
   /** The key history, read by watches (src/kv/watchable.ts). */
-  get keyHistory(): KeyHistory {
+  get keyHistory(): HistoryReader {
     return this.history;
   }
 
