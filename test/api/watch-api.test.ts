@@ -84,6 +84,21 @@ describe('HTTP API: watch (etcd 3.4 stream shapes)', () => {
     expect(await w.next()).to.deep.equal({ result: { header: hdr(), canceled: true, compact_revision: '4' } });
   });
 
+  it('progress_notify: a watcher that asked hears the current revision when idle; one that did not ask never does', async () => {
+    await s.api.close();
+    s = await startApi('n1', { watchProgressIntervalMs: 200 });
+    const w = watch();
+    w.send({ create_request: { key: b64('p'), progress_notify: true } });
+    w.send({ create_request: { key: b64('q') } }); // did not ask: never notified
+    expect((await w.next()).result).to.have.property('created', true);
+    expect((await w.next()).result).to.deep.equal({ header: hdr('1'), watch_id: '1', created: true });
+    await put('p', 'x'); // 2
+    expect((await w.next()).result).to.have.property('events');
+    // The next lines are progress notifications for watcher 0 only, at the current revision.
+    expect(await w.next()).to.deep.equal({ result: { header: hdr('2') } });
+    expect(await w.next()).to.deep.equal({ result: { header: hdr('2') } });
+  });
+
   it('a bad create is refused with 400 before the stream starts', async () => {
     const w = watch();
     w.send({ create_request: { key: '!!' } });
