@@ -28,8 +28,8 @@ import { termJump } from './term-jump';
 export interface RaftNodeOptions {
   name: NodeId;
   peers: NodeId[];
-  /** Client API address of each member, for "not leader" answers. */
-  apiAddresses?: Map<NodeId, string>;
+  /** Client API address of each member, for "not leader" answers (a Map, or the MemberDirectory). */
+  apiAddresses?: { get(name: NodeId): string | undefined };
   storage: Storage;
   transport: Transport;
   stateMachine: StateMachine;
