@@ -18,7 +18,7 @@ import { ConfigError, NodeOptions, parseNodeOptions } from './cli/node-options';
 import { lockDataDir } from './cli/data-dir-lock';
 import { DropLog } from './cli/drop-log';
 import { createLogger, Logger } from './cli/logger';
-import { KvStore, Lessor } from './kv';
+import { KvStore, Lessor, startAutoCompaction } from './kv';
 import { FileStorage, OutOfRangeDataError } from './log/file-storage';
 import { MemoryStorage, Storage } from './log/storage';
 import { MemberDirectory } from './server/member-directory';
@@ -174,6 +174,12 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  // The leader's auto-compaction task proposes compactions through the log.
+  const stopCompaction = startAutoCompaction({
+    config: opts.autoCompaction,
+    view: () => ({ isLeader: node.server.state.role === 'leader', revision: kv.revision, compactRevision: kv.compactRevision }),
+    propose: (command) => node.propose(command),
+  });
   log.info(
     `node ${opts.name} started as ${opts.initialState} (${opts.transport} on ${opts.host}:${opts.port}, peers ${opts.peers.map((p) => p.name).join(', ') || 'none'}); client API ${url}`,
   );
@@ -185,6 +191,7 @@ async function main(): Promise<number> {
       stopping = true;
       log.info(`${signal}: shutting down`);
       await ui?.close();
+      stopCompaction();
       await shutdown(log, api, node, storage, publisher);
       dropLog?.close();
       resolve(0);

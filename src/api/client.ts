@@ -69,7 +69,28 @@ export interface GetOptions {
   countOnly?: boolean;
   /** Local read on the endpoint, possibly stale. */
   serializable?: boolean;
+  /** Read the store as of this revision (0: current). */
+  revision?: number;
 }
+
+/** One event of a watch, as etcd's mvccpb.Event. */
+export interface WatchEvent {
+  type: 'PUT' | 'DELETE';
+  kv: KeyValue;
+  prevKv?: KeyValue;
+}
+
+export interface WatchOptions {
+  prefix?: boolean;
+  fromKey?: boolean;
+  rangeEnd?: string | Buffer;
+  /** First revision to report (0: from now on). */
+  revision?: number;
+  prevKv?: boolean;
+}
+
+/** How a watch ended: stopped by the caller, or canceled by the server because its revisions were compacted. */
+export type WatchEnd = { kind: 'stopped' } | { kind: 'compacted'; compactRevision: number; reason: string };
 
 export interface StatusJson {
   name: string | number;
@@ -124,7 +145,7 @@ export class RaftClient {
     if (opts.lease !== undefined && opts.lease !== '0') body.lease = opts.lease;
     if (opts.prevKv) body.prev_kv = true;
     const r = await this.call('/v3/kv/put', body, randomUUID());
-    return { header: header(r), prevKv: r.prev_kv ? kv(r.prev_kv as Json) : undefined, raw: r };
+    return { header: header(r), prevKv: r.prev_kv ? keyValueFromJson(r.prev_kv as Json) : undefined, raw: r };
   }
 
   async get(key: string | Buffer, opts: GetOptions = {}) {
@@ -135,17 +156,18 @@ export class RaftClient {
     if (opts.keysOnly) body.keys_only = true;
     if (opts.countOnly) body.count_only = true;
     if (opts.serializable) body.serializable = true;
+    if (opts.revision) body.revision = String(opts.revision);
     const r = await this.call('/v3/kv/range', body, null);
     return {
       header: header(r),
-      kvs: ((r.kvs as Json[] | undefined) ?? []).map(kv),
+      kvs: ((r.kvs as Json[] | undefined) ?? []).map((j) => keyValueFromJson(j)),
       count: Number(r.count ?? 0),
       more: r.more === true,
       raw: r,
     };
   }
 
-  async delete(key: string | Buffer, opts: Omit<GetOptions, 'limit' | 'keysOnly' | 'countOnly' | 'serializable'> & { prevKv?: boolean } = {}) {
+  async delete(key: string | Buffer, opts: Omit<GetOptions, 'limit' | 'keysOnly' | 'countOnly' | 'serializable' | 'revision'> & { prevKv?: boolean } = {}) {
     const [k, end] = rangeOf(key, opts);
     const body: Json = { key: k.toString('base64') };
     if (end) body.range_end = end.toString('base64');
@@ -154,7 +176,7 @@ export class RaftClient {
     return {
       header: header(r),
       deleted: Number(r.deleted ?? 0),
-      prevKvs: ((r.prev_kvs as Json[] | undefined) ?? []).map(kv),
+      prevKvs: ((r.prev_kvs as Json[] | undefined) ?? []).map((j) => keyValueFromJson(j)),
       raw: r,
     };
   }
@@ -258,6 +280,59 @@ export class RaftClient {
       clientUrls: ((m.clientURLs as string[] | undefined) ?? []).map(String),
     }));
     return { members, raw: r };
+  }
+
+  /** etcd's Compact: forget the history before `revision`. */
+  async compact(revision: number, physical = false) {
+    const r = await this.call('/v3/kv/compaction', { revision: String(revision), physical }, randomUUID());
+    return { header: header(r), raw: r };
+  }
+
+  /** A txn in etcd's JSON form (TxnRequest); the reply as etcd's JSON. */
+  async txn(request: Json): Promise<Json> {
+    return this.call('/v3/kv/txn', request, randomUUID());
+  }
+
+  /**
+   * Watch a key or range until `signal` aborts or the server cancels the
+   * watch. If the stream breaks (the endpoint died, say), it is opened again
+   * on the next endpoint from the last revision seen + 1, as etcd's clients
+   * do, so `onEvents` sees every change once, in order.
+   */
+  async watch(key: string | Buffer, opts: WatchOptions, onEvents: (events: WatchEvent[], h: Header) => void, signal: AbortSignal): Promise<WatchEnd> {
+    const [k, end] = rangeOf(key, opts);
+    let next = opts.revision ?? 0;
+    let i = Math.max(0, this.endpoints.indexOf(this.preferred));
+    let failures = 0;
+    while (!signal.aborted) {
+      const create: Json = { key: k.toString('base64') };
+      if (end) create.range_end = end.toString('base64');
+      if (next > 0) create.start_revision = String(next);
+      if (opts.prevKv) create.prev_kv = true;
+      const outcome = await watchStream(this.endpoints[i], create, signal, (result) => {
+        const h = header(result);
+        const events = ((result.events as Json[] | undefined) ?? []).map((e) => ({
+          type: e.type === 'DELETE' ? ('DELETE' as const) : ('PUT' as const),
+          kv: keyValueFromJson(e.kv as Json),
+          ...(e.prev_kv ? { prevKv: keyValueFromJson(e.prev_kv as Json) } : {}),
+        }));
+        if (events.length > 0) {
+          next = events[events.length - 1].kv.modRevision + 1;
+          failures = 0;
+          onEvents(events, h);
+        } else if (next === 0 && result.created === true) {
+          // Watching "from now": pin the start, so a reconnect misses nothing.
+          next = h.revision + 1;
+        }
+      });
+      if (outcome.kind === 'compacted') return outcome;
+      if (signal.aborted) break;
+      // The stream broke: the next endpoint, after a pause that grows to 1 s.
+      i = (i + 1) % this.endpoints.length;
+      failures += 1;
+      await sleep(Math.min(50 * 2 ** failures, 1000), signal);
+    }
+    return { kind: 'stopped' };
   }
 
   // ---- Transport with failover -------------------------------------------------------------
@@ -383,7 +458,8 @@ function header(r: Json) {
   } satisfies Header;
 }
 
-function kv(j: Json): KeyValue {
+/** A KeyValue from etcd's JSON (base64 bytes, int64 strings). */
+export function keyValueFromJson(j: Json): KeyValue {
   return {
     key: Buffer.from(String(j.key ?? ''), 'base64'),
     value: Buffer.from(String(j.value ?? ''), 'base64'),
@@ -392,6 +468,56 @@ function kv(j: Json): KeyValue {
     version: Number(j.version ?? 0),
     lease: String(j.lease ?? '0'),
   };
+}
+
+/**
+ * One POST /v3/watch on one endpoint: sends the create request and hands
+ * each result line to `onResult` until the stream ends (returns 'broken'),
+ * the server cancels the watch for compaction, or `signal` aborts.
+ */
+async function watchStream(
+  endpoint: string,
+  create: Json,
+  signal: AbortSignal,
+  onResult: (r: Json) => void,
+): Promise<WatchEnd | { kind: 'broken' }> {
+  try {
+    const res = await fetch(endpoint + '/v3/watch', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ create_request: create }),
+      signal,
+    });
+    if (res.status !== 200 || !res.body) {
+      const body = (await res.json().catch(() => ({}))) as Json;
+      // A refused request (bad key, ...) will be refused by every endpoint.
+      if (res.status >= 400 && res.status < 500) throw errorFrom(endpoint, res.status, body);
+      return { kind: 'broken' };
+    }
+    const decoder = new TextDecoder();
+    let buf = '';
+    for await (const chunk of res.body) {
+      buf += decoder.decode(chunk as Uint8Array, { stream: true });
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line.length === 0) continue;
+        const msg = JSON.parse(line) as Json;
+        const result = msg.result as Json | undefined;
+        if (!result) return { kind: 'broken' };
+        if (result.canceled === true && result.compact_revision !== undefined) {
+          const reason = String(result.cancel_reason ?? 'etcdserver: mvcc: required revision has been compacted');
+          return { kind: 'compacted', compactRevision: Number(result.compact_revision), reason };
+        }
+        onResult(result);
+      }
+    }
+    return { kind: 'broken' };
+  } catch (e) {
+    if (e instanceof ApiClientError) throw e;
+    return { kind: 'broken' };
+  }
 }
 
 function keepAliveResult(r: Json, endpoint: string | null) {

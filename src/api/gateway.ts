@@ -103,6 +103,9 @@ export function failureToApiError(f: KvFailure): ApiError {
     case 'key-not-found':
     case 'duplicate-key':
       return new ApiError(400, GrpcCode.InvalidArgument, f.message);
+    case 'future-revision':
+    case 'compacted':
+      return new ApiError(400, GrpcCode.OutOfRange, f.message);
     case 'stale-request':
     case 'request-id-reused':
       return new ApiError(409, GrpcCode.Aborted, f.message, { field: 'x-request-id' });
@@ -377,11 +380,7 @@ function parseRequestOp(f: Fields): RequestOp {
     throw badField(f.name('request'), 'needs exactly one of request_range, request_put, request_delete_range');
   }
   if (range) {
-    const r = parseRange(range);
-    if (r.request.revision !== 0) {
-      throw badField(range.name('revision'), 'only the current revision is kept; use 0 inside a txn');
-    }
-    return { op: 'range', request: r.request };
+    return { op: 'range', request: parseRange(range).request };
   }
   if (put) return { op: 'put', request: parsePut(put) };
   return { op: 'deleteRange', request: parseDeleteRange(del!) };

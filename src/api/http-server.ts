@@ -1,9 +1,10 @@
 // The client API each node serves: etcd v3's JSON gateway over node:http,
 // in front of a NodeHandle (the running Raft node) and the node's KvStore.
 //
-//   POST /v3/kv/put, /v3/kv/range, /v3/kv/deleterange, /v3/kv/txn
+//   POST /v3/kv/put, /v3/kv/range, /v3/kv/deleterange, /v3/kv/txn, /v3/kv/compaction
 //   POST /v3/lease/grant, /v3/lease/revoke, /v3/lease/keepalive (streaming),
 //        /v3/lease/timetolive, /v3/lease/leases (and etcd's /v3/kv/lease/* aliases)
+//   POST /v3/watch (streaming, src/api/watch.ts)
 //   POST /v3/maintenance/status, /v3/cluster/member/list   (also under /v3beta/)
 //   GET  /status, /health, /version
 //
@@ -35,6 +36,7 @@ import {
   KvResult,
   KvStore,
   MAX_LEASE_TTL_SECONDS,
+  WatchableStore,
   Session,
   encodeCommand,
   toBase64,
@@ -61,6 +63,7 @@ import {
 } from './gateway';
 import { clusterIdOf, memberIdOf } from './ids';
 import { EntryTooLargeError, LeaseHandle, NodeHandle, NodeStatus, NotLeaderError, TimeoutError } from './node-handle';
+import { WatchStreamOptions, serveWatch } from './watch';
 
 export const API_VERSION = '0.1.0';
 /**
@@ -93,6 +96,10 @@ export interface ApiServerOptions {
   debug?: (line: string) => void;
   /** More routes served beside the API (the live view's /ui/, src/ui/node-observer.ts): true if it answered. */
   extraRoutes?: (req: http.IncomingMessage, res: http.ServerResponse, path: string) => boolean;
+  /** Watch streams: bytes waiting for a client before its watchers are left behind (default 1 MiB). */
+  watchMaxBufferedBytes?: number;
+  /** Watch progress notifications for idle watchers that asked for them (default 10 min, as etcd). */
+  watchProgressIntervalMs?: number;
 }
 
 /** The client closed or reset its connection before its request was read: there is no one to answer. */
@@ -121,6 +128,7 @@ const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 /** Marks a lease request a follower forwarded to the leader (it is never forwarded twice). */
 const FORWARDED_HEADER = 'x-simpleraft-forwarded';
 const KEEPALIVE_PATHS = new Set(['/v3/lease/keepalive', '/v3beta/lease/keepalive']);
+const WATCH_PATHS = new Set(['/v3/watch', '/v3beta/watch']);
 /** Random lease IDs are positive int64s (etcd's are too: 18-19 digits). */
 const INT63_MASK = (1n << 63n) - 1n;
 
@@ -133,6 +141,9 @@ export class ApiServer {
   private readonly healthTimeoutMs: number;
   private url: string | null = null;
   private readonly rpc = new Map<string, Handler>();
+  private readonly watch: WatchStreamOptions;
+  /** The watches this API serves from the node's applied state. */
+  readonly watchable: WatchableStore;
 
   constructor(private readonly options: ApiServerOptions) {
     this.node = options.node;
@@ -140,11 +151,22 @@ export class ApiServer {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     this.healthTimeoutMs = options.healthTimeoutMs ?? 1000;
+    this.watchable = new WatchableStore(this.kv);
+    this.watch = {
+      store: this.watchable,
+      header: () => this.header(),
+      limits: this.limits,
+      maxBufferedBytes: options.watchMaxBufferedBytes ?? 1024 * 1024,
+      progressIntervalMs: options.watchProgressIntervalMs ?? 10 * 60 * 1000,
+      sendError: (res, e) => this.sendError(res, e),
+      toApiError: (e) => this.toApiError(e),
+    };
     const routes: [string, Handler][] = [
       ['kv/put', (f, req) => this.put(f, req)],
       ['kv/range', (f) => this.range(f)],
       ['kv/deleterange', (f, req) => this.deleteRange(f, req)],
       ['kv/txn', (f, req) => this.txn(f, req)],
+      ['kv/compaction', (f, req) => this.compaction(f, req)],
       ['maintenance/status', () => this.maintenanceStatus()],
       ['cluster/member/list', () => this.memberList()],
       ['lease/grant', (f, req) => this.leaseGrant(f, req)],
@@ -210,7 +232,7 @@ export class ApiServer {
     }
     const rpc = this.rpc.get(path);
     const get = path === '/status' || path === '/health' || path === '/version';
-    const stream = KEEPALIVE_PATHS.has(path);
+    const stream = KEEPALIVE_PATHS.has(path) || WATCH_PATHS.has(path);
     if (!rpc && !get && !stream) {
       if (this.options.extraRoutes?.(req, res, path)) return;
       req.resume();
@@ -224,6 +246,7 @@ export class ApiServer {
     if (path === '/status') return sendJson(res, 200, this.statusJson());
     if (path === '/health') return this.health(res);
     if (path === '/version') return sendJson(res, 200, { etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_API_VERSION, simpleraft: API_VERSION });
+    if (WATCH_PATHS.has(path)) return serveWatch(this.watch, req, res);
     if (stream) return this.keepAliveStream(req, res);
 
     try {
@@ -374,6 +397,20 @@ export class ApiServer {
     const r = await this.write({ op: 'txn', session: this.session(req), request });
     if (r.kind !== 'txn') throw new ApiError(500, GrpcCode.Internal, `unexpected result ${r.kind}`);
     return txnJson(this.header(r.revision), r);
+  }
+
+  /**
+   * etcd's Compact, through the log like a write, so every replica trims
+   * its history at the same point. `physical` asks etcd to wait until the
+   * disk is compacted; ours is done when applied, so it changes nothing.
+   */
+  private async compaction(f: Fields, req: http.IncomingMessage): Promise<unknown> {
+    const revision = f.count('revision');
+    f.bool('physical');
+    // etcd compacts at 0 without complaint, and there is nothing below it to forget.
+    if (revision === 0) return { header: this.header() };
+    const r = await this.write({ op: 'compaction', session: this.session(req), request: { revision } });
+    return { header: this.header(r.revision) };
   }
 
   private async range(f: Fields): Promise<unknown> {
@@ -643,6 +680,7 @@ export class ApiServer {
       lastApplied: st.lastApplied,
       lastLogIndex: st.lastLogIndex,
       revision: this.kv.revision,
+      compactRevision: this.kv.compactRevision,
       api: this.url,
       peers: st.peers.map((p) => {
         const peer: Record<string, unknown> = { name: p.name, memberId: memberIdOf(p.name) };

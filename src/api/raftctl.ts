@@ -6,21 +6,29 @@
 //   raftctl lease grant 60          raftctl put k v --lease 694d77aa9e38260f
 //   raftctl lease keep-alive 694d77aa9e38260f      raftctl lease timetolive ID --keys
 //   raftctl lease revoke ID         raftctl lease list
+//   raftctl get k --rev 5           raftctl compaction 5
+//   raftctl watch demo/ --prefix --rev 1 --prev-kv     (until Ctrl-C)
+//   raftctl txn < file              (etcdctl's txn syntax; -i prompts for it)
 // Lease IDs are printed and read in hexadecimal, as etcdctl does.
 //
 // Exit codes: 0 success, 1 error (the cluster refused or could not be
 // reached), 2 usage (unknown command or option, bad argument).
 
 import { Command, CommanderError, Option } from 'commander';
-import { ApiClientError, KeyValue, RaftClient, StatusJson, normalizeEndpoint } from './client';
+import * as readline from 'node:readline';
+import { Readable } from 'node:stream';
+import { ApiClientError, KeyValue, RaftClient, StatusJson, WatchEvent, keyValueFromJson, normalizeEndpoint } from './client';
+import { TxnReader, TxnSyntaxError } from './txn-syntax';
 
 const DEFAULT_ENDPOINTS = 'http://127.0.0.1:8001,http://127.0.0.1:8002,http://127.0.0.1:8003';
 
 export interface Io {
   stdout: { write(data: string | Uint8Array): unknown };
   stderr: { write(data: string | Uint8Array): unknown };
-  /** Ends `lease keep-alive`; without one, SIGINT or SIGTERM does. */
+  /** Ends `lease keep-alive` and `watch`; without one, SIGINT or SIGTERM does. */
   signal?: AbortSignal;
+  /** Where `txn` reads its lines; default process.stdin. */
+  stdin?: Readable;
 }
 
 /** A bad command line: exit code 2. */
@@ -99,6 +107,7 @@ export async function main(args: string[], io: Io = process): Promise<number> {
     .option('--keys-only', 'print only the keys')
     .option('--count-only', 'print only the number of keys')
     .option('--print-value-only', 'print only the values')
+    .option('--rev <revision>', 'read the store as of this revision')
     .addOption(new Option('--consistency <level>', 'l: linearizable, s: serializable').choices(['l', 's']).default('l'))
     .action(async (key: string, rangeEnd: string | undefined, o: Record<string, unknown>) => {
       checkRangeFlags(rangeEnd, o);
@@ -111,6 +120,7 @@ export async function main(args: string[], io: Io = process): Promise<number> {
         keysOnly: o.keysOnly === true,
         countOnly: o.countOnly === true,
         serializable: o.consistency === 's',
+        revision: o.rev === undefined ? undefined : parseCount(String(o.rev), '--rev'),
       });
       if (format('simple') === 'json') return json(r.raw);
       if (o.countOnly) return out(`${r.count}\n`);
@@ -145,6 +155,89 @@ export async function main(args: string[], io: Io = process): Promise<number> {
       if (format('simple') === 'json') return json(r.raw);
       out(`${r.deleted}\n`);
       printKvs(r.prevKvs);
+    });
+
+  program
+    .command('compaction')
+    .description('forget the history before a revision (prints "compacted revision N")')
+    .argument('<revision>')
+    .option('--physical', 'as etcdctl (ours is done once applied either way)')
+    .action(async (rev: string, o: { physical?: boolean }) => {
+      const revision = parseCount(rev, 'revision');
+      const r = await client().compact(revision, o.physical === true);
+      if (format('simple') === 'json') return json(r.raw);
+      out(`compacted revision ${revision}\n`);
+    });
+
+  program
+    .command('watch')
+    .description('print changes to a key or range as they happen, until interrupted (Ctrl-C)')
+    .argument('<key>')
+    .argument('[range_end]', 'end of the range [key, range_end)')
+    .option('--prefix', 'every key with this prefix')
+    .option('--from-key', 'every key >= key')
+    .option('--rev <revision>', 'start from this revision (replays the history since)')
+    .option('--prev-kv', 'also print each key\'s previous value')
+    .action(async (key: string, rangeEnd: string | undefined, o: Record<string, unknown>) => {
+      checkRangeFlags(rangeEnd, o);
+      const revision = o.rev === undefined ? undefined : parseCount(String(o.rev), '--rev');
+      const asJson = format('simple') === 'json';
+      // etcdctl's simple format: the type, then the previous pair if asked, then the pair.
+      const print = (events: WatchEvent[]) => {
+        for (const e of events) {
+          if (asJson) {
+            json(e);
+            continue;
+          }
+          out(`${e.type}\n`);
+          if (e.prevKv) printKvs([e.prevKv]);
+          printKvs([e.kv]);
+        }
+      };
+      const end = await untilInterrupted(io, (signal) =>
+        client().watch(key, { rangeEnd, prefix: o.prefix === true, fromKey: o.fromKey === true, revision, prevKv: o.prevKv === true }, print, signal),
+      );
+      if (end.kind === 'compacted') {
+        io.stderr.write(`watch was canceled (${end.reason})\n`);
+        throw new ApiClientError('watch is canceled by the server', 400, 11, null);
+      }
+    });
+
+  program
+    .command('txn')
+    .description('a transaction in etcdctl\'s syntax, read from stdin: compares, blank line, success requests, blank line, failure requests')
+    .option('-i, --interactive', 'prompt for each part')
+    .action(async (o: { interactive?: boolean }) => {
+      const reader = new TxnReader();
+      const lines = readline.createInterface({ input: io.stdin ?? process.stdin, terminal: false });
+      try {
+        if (o.interactive) out(`${TxnReader.PROMPTS[0]}\n`);
+        for await (const line of lines) {
+          const section = reader.sectionIndex;
+          if (reader.line(line)) break;
+          if (o.interactive && reader.sectionIndex !== section) out(`\n${TxnReader.PROMPTS[reader.sectionIndex]}\n`);
+        }
+      } catch (e) {
+        if (e instanceof TxnSyntaxError) throw new UsageError(`txn: ${e.message}`);
+        throw e;
+      } finally {
+        lines.close();
+      }
+      const r = await client().txn(reader.request);
+      if (format('simple') === 'json') return json(r);
+      out(r.succeeded === true ? 'SUCCESS\n' : 'FAILURE\n');
+      for (const resp of (r.responses as Record<string, Record<string, unknown>>[] | undefined) ?? []) {
+        out('\n');
+        if (resp.response_put) {
+          out('OK\n');
+          if (resp.response_put.prev_kv) printKvs([keyValueFromJson(resp.response_put.prev_kv as Record<string, unknown>)]);
+        } else if (resp.response_delete_range) {
+          out(`${resp.response_delete_range.deleted ?? 0}\n`);
+          printKvs(((resp.response_delete_range.prev_kvs as unknown[]) ?? []).map((j) => keyValueFromJson(j as Record<string, unknown>)));
+        } else if (resp.response_range) {
+          printKvs(((resp.response_range.kvs as unknown[]) ?? []).map((j) => keyValueFromJson(j as Record<string, unknown>)));
+        }
+      }
     });
 
   const endpoint = program.command('endpoint').description('per-endpoint commands');
@@ -256,21 +349,8 @@ export async function main(args: string[], io: Io = process): Promise<number> {
         return;
       }
       // Runs until interrupted (or the lease is gone), as etcdctl's.
-      const stop = new AbortController();
-      const onSignal = () => stop.abort();
-      if (io.signal) io.signal.addEventListener('abort', onSignal, { once: true });
-      else {
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-      }
-      try {
-        const outcome = await c.leaseKeepAlive(dec, print, stop.signal);
-        if (outcome === 'not-found') out(`lease ${hexLease(dec)} expired or revoked.\n`);
-      } finally {
-        io.signal?.removeEventListener('abort', onSignal);
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      const outcome = await untilInterrupted(io, (signal) => c.leaseKeepAlive(dec, print, signal));
+      if (outcome === 'not-found') out(`lease ${hexLease(dec)} expired or revoked.\n`);
     });
 
   const member = program.command('member').description('membership commands');
@@ -307,6 +387,25 @@ export async function main(args: string[], io: Io = process): Promise<number> {
 
 /** Already reported on stderr; exit 1. */
 class SilentFailure extends Error {}
+
+/** Run `task` until it ends or the user interrupts (io.signal, or SIGINT/SIGTERM). */
+async function untilInterrupted<T>(io: Io, task: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  if (io.signal) io.signal.addEventListener('abort', onSignal, { once: true });
+  else {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  try {
+    return await task(stop.signal);
+  } finally {
+    io.signal?.removeEventListener('abort', onSignal);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 
 async function health(c: RaftClient, ep: string): Promise<{ ep: string; ok: boolean; detail: string }> {
   const started = Date.now();

@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { PeerAddress } from '../transport/transport';
+import { AutoCompactionConfig, DEFAULT_AUTO_COMPACTION, parseAutoCompaction } from '../kv/auto-compactor';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -34,6 +35,8 @@ export interface NodeOptions {
   readMode: 'index' | 'lease';
   clusterId: string;
   snapshotEvery: number;
+  /** etcd's --auto-compaction-mode/--auto-compaction-retention (src/kv/auto-compactor.ts). */
+  autoCompaction: AutoCompactionConfig;
   /** UDP gossip: datagram loss to inject (testing only). */
   udpDropRate: number;
   /** Serve the live view's /ui/ endpoints (events, state, isolate) on the client API. */
@@ -71,6 +74,8 @@ export function buildCommand(): Command {
     .option('--tick <ms>', 'protocol clock resolution', '10')
     .option('--snapshot-every <n>', 'snapshot and compact the log after this many applied entries (0 = never)', '10000')
     .option('--cluster-id <id>', 'cluster identity stored in the data directory', 'simpleraft')
+    .option('--auto-compaction-mode <mode>', 'the leader compacts the key history: periodic (keep a time window), revision (keep the last N revisions) or off', DEFAULT_AUTO_COMPACTION.mode)
+    .option('--auto-compaction-retention <r>', 'periodic: a duration (1h, 30m; a bare number is hours); revision: a count', String(DEFAULT_AUTO_COMPACTION.retention))
     .addOption(
       new Option('--read-mode <mode>', 'linearizable reads: index (ReadIndex, a heartbeat round per read) or lease (leader lease; assumes bounded clock drift)')
         .choices(['index', 'lease'])
@@ -134,6 +139,8 @@ export function parseNodeOptions(argv: string[]): NodeOptions {
   if (!(udpDropRate >= 0 && udpDropRate < 1)) throw new ConfigError('--udp-drop-rate: expected a number in [0, 1)');
   const snapshotEvery = Number(o.snapshotEvery);
   if (!Number.isSafeInteger(snapshotEvery) || snapshotEvery < 0) throw new ConfigError('--snapshot-every: expected a whole number >= 0');
+  const autoCompaction = parseAutoCompaction(String(o.autoCompactionMode), String(o.autoCompactionRetention));
+  if (typeof autoCompaction === 'string') throw new ConfigError(autoCompaction);
   const dataDir = o.dataDir === 'none' ? null : String(o.dataDir ?? `data/${name}`);
   if (dataDir !== null) checkDataDir(dataDir);
   return {
@@ -155,6 +162,7 @@ export function parseNodeOptions(argv: string[]): NodeOptions {
     readMode: o.readMode,
     clusterId: String(o.clusterId),
     snapshotEvery,
+    autoCompaction,
     udpDropRate,
     observe: Boolean(o.observe || o.ui),
     uiPort: o.ui ? parsePort(o.uiPort, '--ui-port') : null,

@@ -19,6 +19,7 @@
 import { createHash } from 'node:crypto';
 import { INT64_MAX, INT64_MIN, parseCanonicalBase64, toBase64 } from './bytes';
 import {
+  CompactionRequest,
   Compare,
   CompareResult,
   CompareTarget,
@@ -53,7 +54,8 @@ export type KvCommand =
   | { op: 'deleteRange'; session: Session | null; request: DeleteRangeRequest }
   | { op: 'txn'; session: Session | null; request: TxnRequest }
   | { op: 'leaseGrant'; session: Session | null; request: LeaseGrantRequest }
-  | { op: 'leaseRevoke'; session: Session | null; request: LeaseRevokeRequest };
+  | { op: 'leaseRevoke'; session: Session | null; request: LeaseRevokeRequest }
+  | { op: 'compaction'; session: Session | null; request: CompactionRequest };
 
 // ---- The JSON (log) form ---------------------------------------------------
 
@@ -119,8 +121,16 @@ export interface LeaseRevokeJson {
   id: string;
 }
 
+/** A compaction (etcd's Compact), by a client or by the leader's auto-compaction. */
+export interface CompactionJson {
+  op: 'compaction';
+  revision: number;
+}
+
+type CommandBodyJson = PutJson | DeleteRangeJson | TxnJson | LeaseGrantJson | LeaseRevokeJson | CompactionJson;
+
 /** What a log entry's value holds for a KV command. */
-export type KvCommandJson = (PutJson | DeleteRangeJson | TxnJson | LeaseGrantJson | LeaseRevokeJson) & {
+export type KvCommandJson = CommandBodyJson & {
   clientId?: string;
   seq?: number;
 };
@@ -140,8 +150,11 @@ export class CommandError extends Error {
 
 /** The canonical JSON form of a command: fixed key order, defaults omitted. */
 export function encodeCommand(cmd: KvCommand): KvCommandJson {
-  let body: PutJson | DeleteRangeJson | TxnJson | LeaseGrantJson | LeaseRevokeJson;
+  let body: CommandBodyJson;
   switch (cmd.op) {
+    case 'compaction':
+      body = { op: 'compaction', revision: cmd.request.revision };
+      break;
     case 'leaseGrant':
       body = { op: 'leaseGrant', id: cmd.request.id.toString(), ttl: cmd.request.ttl };
       break;
@@ -299,6 +312,7 @@ const RANGE_KEYS = [
 const TXN_KEYS = ['op', 'compare', 'success', 'failure'];
 const LEASE_GRANT_KEYS = ['op', 'id', 'ttl'];
 const LEASE_REVOKE_KEYS = ['op', 'id'];
+const COMPACTION_KEYS = ['op', 'revision'];
 const COMPARE_KEYS = ['key', 'rangeEnd', 'target', 'result', 'operand'];
 
 const SORT_ORDERS: readonly SortOrder[] = ['none', 'ascend', 'descend'];
@@ -330,6 +344,12 @@ export function decodeCommand(value: unknown): KvCommand {
     case 'leaseRevoke':
       onlyKeys(o, '$', [...LEASE_REVOKE_KEYS, ...SESSION_KEYS]);
       return { op, session, request: { id: leaseId(o.id, '$.id') } };
+    case 'compaction': {
+      onlyKeys(o, '$', [...COMPACTION_KEYS, ...SESSION_KEYS]);
+      const revision = integer(o.revision, '$.revision');
+      if (revision < 1) throw new CommandError('$.revision', 'must be positive');
+      return { op, session, request: { revision } };
+    }
     default:
       throw new CommandError('$.op', `unknown op ${short(op)}`);
   }

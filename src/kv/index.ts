@@ -5,3 +5,6 @@ export * from './sessions';
 export * from './kv-store';
 export * from './lessor';
 export * from './lease-keeper';
+export * from './history';
+export * from './watchable';
+export * from './auto-compactor';

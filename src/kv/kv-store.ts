@@ -10,8 +10,11 @@
 // - A put sets mod_revision to the new revision and increments version; a
 //   put to a missing key also sets create_revision, and version becomes 1.
 // - Deleting a key forgets it: a later put creates it anew.
-// Only the current state is kept (no history, no compaction): a range at an
-// older revision is refused.
+// - Every version of every key is kept (history.ts) until a compaction
+//   command, itself a log entry, drops those older than its revision; a range
+//   at a revision reads the store as it was then (etcd's MVCC), below the
+//   compacted revision it is refused. Snapshots carry the history and the
+//   compacted revision, so every replica keeps the same.
 //
 // apply() is deterministic: it reads no clock, no randomness, no I/O, and
 // decodes each entry with commands.decodeCommand(), which depends on nothing
@@ -22,8 +25,10 @@ import { LogEntry } from '../log/types';
 import { StateMachine } from '../server/state-machine';
 import { INT64_MAX, INT64_MIN, keyString, parseCanonicalBase64, toBase64 } from './bytes';
 import { CommandError, KvCommand, decodeCommand, fingerprint } from './commands';
+import { HistoryReader, KeyHistory, isTombstone, lowerBound, tombstone } from './history';
 import { ClientSessions, DEFAULT_MAX_CLIENTS, SessionRecord, failure } from './sessions';
 import {
+  CompactionResult,
   Compare,
   DeleteRangeRequest,
   DeleteRangeResult,
@@ -63,9 +68,12 @@ export const KV_ERRORS = {
   keyNotFound: 'etcdserver: key not found',
   duplicateKey: 'etcdserver: duplicate key given in txn request',
   futureRevision: 'etcdserver: mvcc: required revision is a future revision',
+  compacted: 'etcdserver: mvcc: required revision has been compacted',
 };
 
-const SNAPSHOT_FORMAT = 'simpleraft-kv/1';
+/** Version 1 had no history; it is still read (as a store compacted at its revision). */
+const SNAPSHOT_FORMAT_V1 = 'simpleraft-kv/1';
+const SNAPSHOT_FORMAT = 'simpleraft-kv/2';
 const EMPTY = Buffer.alloc(0);
 
 export class KvStore implements StateMachine {
@@ -74,8 +82,11 @@ export class KvStore implements StateMachine {
   private index: string[] = [];
   private keys = new Map<string, KeyValue>();
   private bytes = 0;
+  /** Every version of every key since the compacted revision. */
+  private history = new KeyHistory();
   private readonly sessions: ClientSessions;
   private leases: LeaseRegistry | null;
+  private readonly appliedListeners: (() => void)[] = [];
 
   constructor(options: KvStoreOptions = {}) {
     this.sessions = new ClientSessions(options.maxClients ?? DEFAULT_MAX_CLIENTS, options.maxResultBytes);
@@ -85,6 +96,16 @@ export class KvStore implements StateMachine {
   /** The store's current revision (1 when empty and never written). */
   get revision(): number {
     return this.rev;
+  }
+
+  /** The revision of the last compaction (0: never compacted). */
+  get compactRevision(): number {
+    return this.history.compactRevision;
+  }
+
+  /** The key history, read by watches (src/kv/watchable.ts). */
+  get keyHistory(): HistoryReader {
+    return this.history;
   }
 
   /** Number of keys. */
@@ -102,6 +123,15 @@ export class KvStore implements StateMachine {
     return this.sessions.size;
   }
 
+  /**
+   * Call `listener` after every applied entry and restored snapshot (for
+   * watches). It runs outside the replicated state: it may read the store,
+   * never change it.
+   */
+  onApplied(listener: () => void): void {
+    this.appliedListeners.push(listener);
+  }
+
   /** Attach the lease keeper (the leases issue's Lessor). */
   setLeaseRegistry(leases: LeaseRegistry | null): void {
     this.leases = leases;
@@ -115,6 +145,12 @@ export class KvStore implements StateMachine {
    * changes nothing and gives an 'invalid-command' failure.
    */
   apply(entry: LogEntry): KvResult | null {
+    const result = this.applyEntry(entry);
+    for (const l of this.appliedListeners) l();
+    return result;
+  }
+
+  private applyEntry(entry: LogEntry): KvResult | null {
     if (entry.value === null) return null;
     let cmd: KvCommand;
     try {
@@ -156,7 +192,32 @@ export class KvStore implements StateMachine {
         return this.leaseGrant(cmd.request.id, cmd.request.ttl);
       case 'leaseRevoke':
         return this.leaseRevoke(cmd.request.id);
+      case 'compaction':
+        return this.compact(cmd.request.revision);
     }
+  }
+
+  /**
+   * etcd's Compact: forget the versions older than `revision` that a read at
+   * `revision` or later cannot see. The revision itself does not move. As
+   * every command, it runs at the same point of the log on every replica, so
+   * all keep the same history; `physical` (wait for the disk) means nothing
+   * to an in-memory store and is not part of the command.
+   */
+  private compact(revision: number): CompactionResult | KvFailure {
+    const err = this.checkRevision(revision);
+    if (err) return err;
+    // etcd: compacting at the compacted revision again is refused too.
+    if (revision === this.history.compactRevision) return failure('compacted', KV_ERRORS.compacted);
+    this.history.compact(revision);
+    return { kind: 'compaction', revision: this.rev };
+  }
+
+  /** Why a read at `revision` (> 0) cannot be served, or null. */
+  private checkRevision(revision: number): (KvFailure & { code: 'future-revision' | 'compacted' }) | null {
+    if (revision > this.rev) return { kind: 'error', code: 'future-revision', message: KV_ERRORS.futureRevision };
+    if (revision < this.history.compactRevision) return { kind: 'error', code: 'compacted', message: KV_ERRORS.compacted };
+    return null;
   }
 
   // ---- Leases (the Lessor's replicated part, driven from the log) --------------
@@ -199,20 +260,26 @@ export class KvStore implements StateMachine {
   }
 
   /**
-   * etcd's Range on the current state. A local read: the caller makes it
-   * linearizable first (ReadIndex) when it must be. Throws KvRequestError for
-   * a revision other than 0 or the current one.
+   * etcd's Range, on the current state (revision 0) or as of a past
+   * revision. A local read: the caller makes it linearizable first
+   * (ReadIndex) when it must be. Throws KvRequestError for a revision above
+   * the current one or below the compacted one.
    */
   range(req: RangeRequest): RangeResult {
-    if (req.revision > 0 && req.revision !== this.rev) {
-      if (req.revision > this.rev) throw new KvRequestError('future-revision', KV_ERRORS.futureRevision);
-      throw new KvRequestError(
-        'compacted',
-        `revision ${req.revision} is not available: this store keeps only the current revision ` +
-          `(${this.rev}); historical reads are not supported`,
-      );
+    if (req.revision > 0) {
+      const err = this.checkRevision(req.revision);
+      if (err) throw new KvRequestError(err.code, err.message);
     }
-    const [lo, hi] = this.bounds(req.key, req.rangeEnd);
+    return this.rangeAt(req, req.revision === this.rev ? 0 : req.revision);
+  }
+
+  /** range() at a checked revision: 0 reads the current state (a txn's own writes included). */
+  private rangeAt(req: RangeRequest, revision: number): RangeResult {
+    // Past revisions come from the history as one list; the current state
+    // is read in place from the index.
+    const past = revision > 0 ? this.pastIn(req.key, req.rangeEnd, revision) : null;
+    const [lo, hi] = past ? [0, past.length] : this.bounds(req.key, req.rangeEnd);
+    const at = past ? (i: number) => past[i] : (i: number) => this.keys.get(this.index[i])!;
     const count = hi - lo;
     if (req.countOnly) return { kind: 'range', revision: this.rev, kvs: [], count, more: false };
 
@@ -225,7 +292,7 @@ export class KvStore implements StateMachine {
     const reorder = order === 'descend' || (order === 'ascend' && req.sortTarget !== 'key');
     const take = filtered || reorder || req.limit === 0 ? count : Math.min(count, req.limit + 1);
     let kvs: KeyValue[] = [];
-    for (let i = lo; i < lo + take; i++) kvs.push(this.keys.get(this.index[i])!);
+    for (let i = lo; i < lo + take; i++) kvs.push(at(i));
 
     if (filtered) {
       kvs = kvs.filter(
@@ -249,6 +316,18 @@ export class KvStore implements StateMachine {
     }
     if (req.keysOnly) kvs = kvs.map((kv) => ({ ...kv, value: EMPTY }));
     return { kind: 'range', revision: this.rev, kvs, count, more };
+  }
+
+  /** The live keys etcd's (key, range_end) selects, as of a past revision. */
+  private pastIn(key: Buffer, rangeEnd: Buffer, revision: number): KeyValue[] {
+    const k = keyString(key);
+    if (rangeEnd.length === 0) {
+      const kv = this.history.at(k, revision);
+      return kv ? [kv] : [];
+    }
+    if (rangeEnd.length === 1 && rangeEnd[0] === 0) return this.history.rangeAt(k, null, revision);
+    const end = keyString(rangeEnd);
+    return end <= k ? [] : this.history.rangeAt(k, end, revision);
   }
 
   /** [lo, hi) positions in the index of the keys etcd's (key, range_end) selects. */
@@ -298,6 +377,7 @@ export class KvStore implements StateMachine {
     };
     if (!prev) this.index.splice(lowerBound(this.index, k), 0, k);
     this.keys.set(k, kv);
+    this.history.record(kv);
     this.bytes += kv.key.length + kv.value.length - (prev ? prev.key.length + prev.value.length : 0);
     // A put without a lease detaches the key; a put under another lease moves it.
     if (prev && prev.lease !== NO_LEASE && prev.lease !== lease) this.leases?.detach(prev.lease, kv.key);
@@ -309,7 +389,7 @@ export class KvStore implements StateMachine {
 
   private deleteRangeAt(req: DeleteRangeRequest, rev: number): DeleteRangeResult {
     const [lo, hi] = this.bounds(req.key, req.rangeEnd);
-    const removed = this.removeAt(lo, hi);
+    const removed = this.removeAt(lo, hi, rev);
     const result: DeleteRangeResult = {
       kind: 'deleteRange',
       revision: removed.length > 0 ? rev : this.rev,
@@ -319,8 +399,8 @@ export class KvStore implements StateMachine {
     return result;
   }
 
-  /** Remove index positions [lo, hi); keys in byte order, so every replica detaches alike. */
-  private removeAt(lo: number, hi: number): KeyValue[] {
+  /** Remove index positions [lo, hi) at revision `rev`; keys in byte order, so every replica detaches alike. */
+  private removeAt(lo: number, hi: number, rev: number): KeyValue[] {
     if (hi <= lo) return [];
     const removedKeys = this.index.splice(lo, hi - lo);
     const removed: KeyValue[] = [];
@@ -329,6 +409,7 @@ export class KvStore implements StateMachine {
       this.keys.delete(k);
       this.bytes -= kv.key.length + kv.value.length;
       if (kv.lease !== NO_LEASE) this.leases?.detach(kv.lease, kv.key);
+      this.history.record(tombstone(kv.key, rev));
       removed.push(kv);
     }
     return removed;
@@ -344,7 +425,7 @@ export class KvStore implements StateMachine {
     const deleted: KeyValue[] = [];
     for (const k of sorted) {
       const i = lowerBound(this.index, k);
-      if (this.index[i] === k) deleted.push(...this.removeAt(i, i + 1));
+      if (this.index[i] === k) deleted.push(...this.removeAt(i, i + 1, this.rev + 1));
     }
     if (deleted.length > 0) this.rev += 1;
     return { revision: this.rev, deleted };
@@ -364,9 +445,10 @@ export class KvStore implements StateMachine {
     for (const op of ops) {
       switch (op.op) {
         case 'range':
-          // Reads see the txn's earlier writes, as in etcd. The revision was
-          // checked in checkOps; read the current state.
-          responses.push(this.range({ ...op.request, revision: 0 }));
+          // Reads at revision 0 see the txn's earlier writes, as in etcd; a
+          // revision was checked in checkOps and reads the history, where
+          // this txn's writes (at rev) are above it.
+          responses.push(this.rangeAt(op.request, op.request.revision));
           break;
         case 'put':
           responses.push(this.putAt(op.request, rev));
@@ -396,11 +478,9 @@ export class KvStore implements StateMachine {
         const err = this.checkPut(op.request);
         if (err) return err;
         puts.add(k);
-      } else if (op.op === 'range') {
-        const r = op.request.revision;
-        if (r > 0 && r !== this.rev) {
-          return failure('invalid-command', `txn range at revision ${r}: only the current revision is kept`);
-        }
+      } else if (op.op === 'range' && op.request.revision > 0) {
+        const err = this.checkRevision(op.request.revision);
+        if (err) return err;
       }
     }
     // etcd also refuses a put to a key that a delete in the same branch covers.
@@ -435,16 +515,26 @@ export class KvStore implements StateMachine {
   // ---- Snapshots ---------------------------------------------------------------------
 
   /**
-   * The whole state as canonical JSON (UTF-8): the revision, every key in
-   * byte order, and the dedup table from least to most recently used. Equal
-   * states give equal bytes.
+   * The whole state as canonical JSON (UTF-8): the revision, the compacted
+   * revision, the history (the versions older than the change list, in key
+   * order, then the change list in order; a tombstone is [key, mod_revision]),
+   * and the dedup table from least to most recently used. The current keys
+   * are the history's latest versions. Equal states give equal bytes.
    */
   snapshot(): Uint8Array {
-    const kvs = this.index.map((k) => encodeKv(this.keys.get(k)!));
+    const h = this.history.parts();
     const sessions = this.sessions.records().map((r) => [r.clientId, r.seq, r.fingerprint, encodeResult(r.result)]);
     // Leases as [id, ttl] in ID order; key attachments are in the kvs' lease field.
     const leases = isLeaseStore(this.leases) ? this.leases.list().map(([id, ttl]) => [id.toString(), ttl]) : [];
-    const json = JSON.stringify({ format: SNAPSHOT_FORMAT, revision: this.rev, kvs, sessions, leases });
+    const json = JSON.stringify({
+      format: SNAPSHOT_FORMAT,
+      revision: this.rev,
+      compacted: h.compacted,
+      base: h.base.map(encodeVersion),
+      changes: h.changes.map(encodeVersion),
+      sessions,
+      leases,
+    });
     return Buffer.from(json, 'utf8');
   }
 
@@ -464,24 +554,23 @@ export class KvStore implements StateMachine {
     }
     const s = parsed as Record<string, unknown>;
     check(typeof s === 'object' && s !== null && !Array.isArray(s), 'not an object');
-    check(s.format === SNAPSHOT_FORMAT, `unknown format ${JSON.stringify(s.format)}`);
+    check(s.format === SNAPSHOT_FORMAT || s.format === SNAPSHOT_FORMAT_V1, `unknown format ${JSON.stringify(s.format)}`);
     check(isCount(s.revision) && (s.revision as number) >= 1, 'bad revision');
     const revision = s.revision as number;
-    check(Array.isArray(s.kvs), 'kvs is not an array');
     check(Array.isArray(s.sessions), 'sessions is not an array');
+    const { compacted, base, changes } = s.format === SNAPSHOT_FORMAT_V1 ? historyOfV1(s, revision) : decodeHistory(s, revision);
+    const history = new KeyHistory();
+    history.load(compacted, base, changes);
 
     const index: string[] = [];
     const keys = new Map<string, KeyValue>();
     let bytes = 0;
-    (s.kvs as unknown[]).forEach((raw, i) => {
-      const kv = decodeKv(raw, `kvs[${i}]`);
+    for (const kv of history.latest()) {
       const k = keyString(kv.key);
-      check(index.length === 0 || index[index.length - 1] < k, `kvs[${i}]: keys out of order`);
-      check(kv.modRevision <= revision, `kvs[${i}]: mod_revision above the store's revision`);
       index.push(k);
       keys.set(k, kv);
       bytes += kv.key.length + kv.value.length;
-    });
+    }
     const records: SessionRecord[] = (s.sessions as unknown[]).map((raw, i) => {
       check(Array.isArray(raw) && raw.length === 4, `sessions[${i}]: not a 4-tuple`);
       const [clientId, seq, fp, result] = raw as unknown[];
@@ -521,26 +610,17 @@ export class KvStore implements StateMachine {
 
     // All checked: swap.
     this.rev = revision;
+    this.history = history;
     this.index = index;
     this.keys = keys;
     this.bytes = bytes;
     this.sessions.load(records);
     if (isLeaseStore(this.leases)) this.leases.restore(leases, this.entries());
+    for (const l of this.appliedListeners) l();
   }
 }
 
 // ---- Helpers ---------------------------------------------------------------------------
-
-function lowerBound(a: string[], k: string): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < k) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 function sortKey(target: RangeRequest['sortTarget']): (a: KeyValue, b: KeyValue) => number {
   switch (target) {
@@ -593,6 +673,72 @@ function compareOne(c: Compare, kv: KeyValue): boolean {
 // Snapshot encoding of keys and results: [key, value, create, mod, version, lease].
 type KvTuple = [string, string, number, number, number, string];
 
+/** A version in the history: a KvTuple, or [key, mod_revision] for a tombstone. */
+function encodeVersion(kv: KeyValue): KvTuple | [string, number] {
+  return isTombstone(kv) ? [toBase64(kv.key), kv.modRevision] : encodeKv(kv);
+}
+
+function decodeVersion(raw: unknown, where: string): KeyValue {
+  if (!(Array.isArray(raw) && raw.length === 2)) return decodeKv(raw, where);
+  const [k, mod] = raw as unknown[];
+  const key = typeof k === 'string' ? parseCanonicalBase64(k) : null;
+  check(key !== null && key.length > 0, `${where}: bad key`);
+  check(isCount(mod) && (mod as number) >= 1, `${where}: bad mod_revision`);
+  return tombstone(key!, mod as number);
+}
+
+interface HistoryParts {
+  compacted: number;
+  base: KeyValue[];
+  changes: KeyValue[];
+}
+
+/**
+ * The history of a version 2 snapshot, checked as KeyHistory.parts() writes
+ * it: base versions in key order (one key's in revision order) and below the
+ * first change, changes in revision order, at most one per key per revision,
+ * nothing above the store's revision or, in the changes, below the compacted one.
+ */
+function decodeHistory(s: Record<string, unknown>, revision: number): HistoryParts {
+  check(isCount(s.compacted) && (s.compacted as number) <= revision, 'bad compacted revision');
+  const compacted = s.compacted as number;
+  check(Array.isArray(s.base) && Array.isArray(s.changes), 'base or changes is not an array');
+  const changes = (s.changes as unknown[]).map((raw, i) => decodeVersion(raw, `changes[${i}]`));
+  const firstChange = changes.length > 0 ? changes[0].modRevision : revision + 1;
+  check(changes.length === 0 || firstChange >= compacted, 'changes below the compacted revision');
+  const seen = new Set<string>();
+  changes.forEach((kv, i) => {
+    check(kv.modRevision <= revision, `changes[${i}]: mod_revision above the store's revision`);
+    const prev = changes[i - 1];
+    if (prev && prev.modRevision !== kv.modRevision) seen.clear();
+    check(!prev || prev.modRevision <= kv.modRevision, `changes[${i}]: out of order`);
+    const k = keyString(kv.key);
+    check(!seen.has(k), `changes[${i}]: a key changed twice in one revision`);
+    seen.add(k);
+  });
+  const base = (s.base as unknown[]).map((raw, i) => decodeVersion(raw, `base[${i}]`));
+  base.forEach((kv, i) => {
+    check(kv.modRevision < firstChange, `base[${i}]: not older than the changes`);
+    const prev = base[i - 1];
+    if (!prev) return;
+    const [a, b] = [keyString(prev.key), keyString(kv.key)];
+    check(a < b || (a === b && prev.modRevision < kv.modRevision), `base[${i}]: out of order`);
+  });
+  return { compacted, base, changes };
+}
+
+/** A version 1 snapshot (no history): its keys, as a store compacted at its revision. */
+function historyOfV1(s: Record<string, unknown>, revision: number): HistoryParts {
+  check(Array.isArray(s.kvs), 'kvs is not an array');
+  const base = (s.kvs as unknown[]).map((raw, i) => {
+    const kv = decodeKv(raw, `kvs[${i}]`);
+    check(kv.modRevision <= revision, `kvs[${i}]: mod_revision above the store's revision`);
+    check(i === 0 || keyString(base[i - 1].key) < keyString(kv.key), `kvs[${i}]: keys out of order`);
+    return kv;
+  });
+  return { compacted: revision, base, changes: [] };
+}
+
 function encodeKv(kv: KeyValue): KvTuple {
   return [toBase64(kv.key), toBase64(kv.value), kv.createRevision, kv.modRevision, kv.version, kv.lease.toString()];
 }
@@ -639,6 +785,8 @@ export function encodeResult(r: KvResult | OpResult): unknown {
       return { kind: r.kind, revision: r.revision, id: r.id.toString(), ttl: r.ttl };
     case 'leaseRevoke':
       return { kind: r.kind, revision: r.revision, deleted: r.deleted };
+    case 'compaction':
+      return { kind: r.kind, revision: r.revision };
   }
 }
 
@@ -650,6 +798,8 @@ const ERROR_CODES: KvFailure['code'][] = [
   'duplicate-key',
   'stale-request',
   'request-id-reused',
+  'future-revision',
+  'compacted',
 ];
 
 export function decodeResult(raw: unknown, where: string): KvResult {
@@ -707,6 +857,8 @@ function decodeAnyResult(raw: unknown, where: string): KvResult | OpResult {
     case 'leaseRevoke':
       check(isCount(o.deleted), `${where}: bad deleted`);
       return { kind: 'leaseRevoke', revision, deleted: o.deleted as number };
+    case 'compaction':
+      return { kind: 'compaction', revision };
     default:
       throw new Error(`corrupt KV snapshot: ${where}: unknown kind`);
   }

@@ -139,6 +139,7 @@ export function resultBytes(r: KvResult | OpResult): number {
       return r.responses.reduce((n, x) => n + resultBytes(x), 0);
     case 'leaseGrant':
     case 'leaseRevoke':
+    case 'compaction':
       return 0;
   }
 }

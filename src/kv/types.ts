@@ -37,7 +37,7 @@ export interface RangeRequest {
   rangeEnd: Buffer;
   /** 0 = no limit. */
   limit: number;
-  /** 0 = current. Only the current revision is kept (no history). */
+  /** 0 = current; otherwise read the store as of this revision (not below the compacted one). */
   revision: number;
   keysOnly: boolean;
   countOnly: boolean;
@@ -92,6 +92,12 @@ export interface Compare {
   operand: Buffer | bigint | number;
 }
 
+/** etcd's CompactionRequest: forget the history before `revision`. */
+export interface CompactionRequest {
+  /** Positive, at most the store's revision, above the last compacted one. */
+  revision: number;
+}
+
 export type RequestOp =
   | { op: 'range'; request: RangeRequest }
   | { op: 'put'; request: PutRequest }
@@ -137,6 +143,13 @@ export interface DeleteRangeResult {
 
 export type OpResult = RangeResult | PutResult | DeleteRangeResult;
 
+/** A compaction was applied. */
+export interface CompactionResult {
+  kind: 'compaction';
+  /** The store's revision (a compaction does not move it). */
+  revision: number;
+}
+
 export interface TxnResult {
   kind: 'txn';
   /** The revision after the txn (unchanged when it wrote nothing). */
@@ -163,7 +176,11 @@ export type KvErrorCode =
   /** A client's seq is older than the last one applied for it; its result is gone. */
   | 'stale-request'
   /** A client reused (clientId, seq) for a different command. */
-  | 'request-id-reused';
+  | 'request-id-reused'
+  /** A read or compaction at a revision above the store's. */
+  | 'future-revision'
+  /** A read or compaction at a revision the history no longer holds. */
+  | 'compacted';
 
 export interface KvFailure {
   kind: 'error';
@@ -189,7 +206,14 @@ export interface LeaseRevokeResult {
   deleted: number;
 }
 
-export type KvResult = PutResult | DeleteRangeResult | TxnResult | LeaseGrantResult | LeaseRevokeResult | KvFailure;
+export type KvResult =
+  | PutResult
+  | DeleteRangeResult
+  | TxnResult
+  | LeaseGrantResult
+  | LeaseRevokeResult
+  | CompactionResult
+  | KvFailure;
 
 /** Thrown by KvStore.range() for a request it cannot serve (a local read, not a command). */
 export class KvRequestError extends Error {

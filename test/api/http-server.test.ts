@@ -202,14 +202,22 @@ describe('HTTP API: etcd gateway shapes (recorded etcd 3.4 samples)', () => {
     });
   });
 
-  it('refuses a range at a past or future revision with a clear 400 (no history is kept)', async () => {
+  it('reads a past revision (sample 10); compaction; refuses compacted and future revisions as etcd (400, code 11)', async () => {
     let r = await rpc('/v3/kv/range', { key: 'ZGVtby9h', revision: 2 });
-    expect(r.status).to.equal(400);
-    expect(r.json).to.include({ code: 11, field: 'revision' });
-    expect(r.json!.error).to.match(/historical reads are not supported/);
+    expect(r.status).to.equal(200);
+    expect((r.json!.kvs as unknown[])[0]).to.deep.equal({ key: 'ZGVtby9h', create_revision: '2', mod_revision: '2', version: '1', value: 'MQ==' });
     r = await rpc('/v3/kv/range', { key: 'ZGVtby9h', revision: '999999' });
     expect(r.status).to.equal(400);
-    expect(r.json!.error).to.equal('etcdserver: mvcc: required revision is a future revision');
+    expect(r.json).to.include({ code: 11, error: 'etcdserver: mvcc: required revision is a future revision' });
+    r = await rpc('/v3/kv/compaction', { revision: '3', physical: true });
+    expect(r.status).to.equal(200);
+    expect(Object.keys(r.json!)).to.deep.equal(['header']);
+    r = await rpc('/v3/kv/range', { key: 'ZGVtby9h', revision: 2 });
+    expect(r.status).to.equal(400);
+    expect(r.json).to.include({ code: 11, error: 'etcdserver: mvcc: required revision has been compacted' });
+    r = await rpc('/v3/kv/compaction', { revision: 3 });
+    expect(r.status).to.equal(400);
+    expect(r.json).to.include({ code: 11, error: 'etcdserver: mvcc: required revision has been compacted' });
   });
 });
 
@@ -506,6 +514,7 @@ describe('HTTP API: status, maintenance status, member list, health', () => {
       lastApplied: 1,
       lastLogIndex: 1,
       revision: 2,
+      compactRevision: 0,
       api: s.url,
       peers: [
         { name: 'n2', memberId: memberIdOf('n2'), matchIndex: 4, api: 'http://127.0.0.1:18002' },
