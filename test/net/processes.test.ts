@@ -43,6 +43,7 @@ for (const transport of ['zmq', 'udp'] as const) {
       // A linearizable read through another follower sees it too.
       const other = (leader + 2) % 3;
       const read = await c.post(other, 'kv/range', { key: b64('greeting') });
+      expect(read.status, JSON.stringify(read.body)).to.equal(200);
       expect(Buffer.from(read.body.kvs[0].value, 'base64').toString()).to.equal('hello');
     });
 
