@@ -23,7 +23,9 @@
 //      - a simpleRaft Candidate wins an election among TypeScript followers;
 //      - the runner-driven heartbeats of the simpleRaft leader keep the
 //        TypeScript followers from campaigning (simpleRaft's Leader itself
-//        sends none on election: the set_sever typo).
+//        sends none on election: the set_sever typo);
+//      - a put through a TypeScript follower fails within 2 s with an error
+//        naming the limitation (the leader replicates nothing), never a timeout.
 //   C. n1, n2 (TypeScript) elect a leader, then p1 (simpleRaft) starts as a
 //      candidate: every answer is a refusal, simpleRaft counts a refusal as a
 //      vote, and p1 declares itself leader of the TypeScript leader's term:
@@ -182,6 +184,17 @@ for (const transport of ['zmq', 'udp'] as const) {
         expect(new Set(samples)).to.deep.equal(new Set([`n1:follower:${term}:p1`, `n2:follower:${term}:p1`]));
         expect(p1.of('leader-elected'), 'a new election').to.have.length(1);
         expect(p1.last()!.role).to.equal('leader');
+      });
+
+      it('a put through a TypeScript follower answers within 2 s: 503 naming the limitation, never a timeout', async () => {
+        // simpleRaft's Leader has no client path and never replicates: the follower forwards the
+        // command, sees no entry of p1's term arrive within its election timeout, and says so.
+        const t0 = Date.now();
+        const put = await ts[0].put('to', 'simpleRaft');
+        const ms = Date.now() - t0;
+        expect(put.status, JSON.stringify(put.body)).to.equal(503);
+        expect(JSON.stringify(put.body)).to.include(`the leader p1 has replicated no entry of its term ${term}`).and.include('simpleRaft leader never replicates');
+        expect(ms).to.be.below(2000);
       });
     });
 

@@ -69,6 +69,7 @@ for (const transport of ['zmq', 'udp'] as const) {
       const outcomes: Outcome[] = [];
       for (let i = 0; i < RUNS; i++) outcomes.push(await oneRun(transport));
       const failed = outcomes.filter((o): o is { ok: false; why: string } => !o.ok);
+      process.stdout.write(`      ${RUNS - failed.length} of ${RUNS} runs over ${transport} ended with a TypeScript leader and a put answered 200\n`);
       expect(RUNS - failed.length, failed.map((f) => f.why).join('\n---\n')).to.be.at.least(REQUIRED);
     });
   });

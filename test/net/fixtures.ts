@@ -1,6 +1,7 @@
 // Messages for the transport tests.
 
 import { AppendEntriesMessage, Message, MessageType, NodeId, RequestVoteMessage, WireEntry } from '../../src/messages';
+import { Transport } from '../../src/transport/transport';
 
 /** A RequestVote from `sender` to `receiver` (null: broadcast); `term` tells copies apart. */
 export function requestVote(sender: NodeId, receiver: NodeId | null, term: number): RequestVoteMessage {
@@ -46,4 +47,17 @@ export class Inbox {
   has(term: number): boolean {
     return this.messages.some((m) => m.term === term);
   }
+}
+
+/** A transport a test drives by hand: it delivers through `handler` and reads what was `sent`. */
+export class FakeTransport implements Transport {
+  handler: ((m: Message) => void) | null = null;
+  sent: Message[] = [];
+  async start(h: (m: Message) => void): Promise<void> {
+    this.handler = h;
+  }
+  send(m: Message): void {
+    this.sent.push(m);
+  }
+  async close(): Promise<void> {}
 }

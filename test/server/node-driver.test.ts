@@ -7,7 +7,7 @@ import { Message, MessageType } from '../../src/messages';
 import { MemoryStorage } from '../../src/log/storage';
 import { PersistBatch } from '../../src/log/types';
 import { RaftNode } from '../../src/server/node';
-import { Transport } from '../../src/transport/transport';
+import { FakeTransport } from '../net/fixtures';
 import { waitFor } from '../net/wait';
 
 /** MemoryStorage whose saveAsync resolves only when the test says so. */
@@ -25,18 +25,6 @@ class HeldStorage extends MemoryStorage {
   get pending(): number {
     return this.held.length;
   }
-}
-
-class FakeTransport implements Transport {
-  handler: ((m: Message) => void) | null = null;
-  sent: Message[] = [];
-  async start(h: (m: Message) => void): Promise<void> {
-    this.handler = h;
-  }
-  send(m: Message): void {
-    this.sent.push(m);
-  }
-  async close(): Promise<void> {}
 }
 
 const turn = () => new Promise((r) => setImmediate(r));
