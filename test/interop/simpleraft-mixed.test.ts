@@ -30,6 +30,13 @@
 //      candidate: every answer is a refusal, simpleRaft counts a refusal as a
 //      vote, and p1 declares itself leader of the TypeScript leader's term:
 //      two leaders in one term (defect); the TypeScript logs stay intact.
+//   D. n1, n2 (TypeScript) elect a leader and commit; then p1 (simpleRaft)
+//      joins with an election timeout shorter than their heartbeat interval,
+//      so it campaigns in a newer term with a log that lacks their committed
+//      entries: the TypeScript leader steps down and refuses its vote,
+//      simpleRaft counts the refusal and leads (defect). The TypeScript nodes
+//      refuse its AppendEntries (server/campaigns.ts, §5.4), keep their logs,
+//      and elect a leader of their own that takes writes again.
 
 import { expect } from 'chai';
 import { freeTcpPorts } from '../net/ports';
@@ -241,6 +248,61 @@ for (const transport of ['zmq', 'udp'] as const) {
           const now = (await Promise.all(ts.map((n) => n.status()))) as Status[];
           return now.every((s) => s && s.commitIndex === s.lastLogIndex && s.lastLogIndex === now[0].lastLogIndex && s.lastLogIndex >= 2) ? true : undefined;
         }, 10_000, 'both TypeScript nodes to hold and commit the same log');
+      });
+    });
+
+    describe('D. a simpleRaft candidate that deposes a TypeScript leader while lacking committed entries', function () {
+      let ts: TsNode[];
+      let p1: PyNode;
+      let committed: Status[];
+
+      before(async function () {
+        skipWithoutSimpleRaft(this);
+        c = InteropCluster.create(transport);
+        const [r1, r2, rp] = await c.raftPorts(3);
+        const [a1, a2] = await freeTcpPorts(2);
+        const m1: Member = { name: 'n1', port: r1 };
+        const m2: Member = { name: 'n2', port: r2 };
+        const mp: Member = { name: 'p1', port: rp };
+        ts = [c.startTs(m1, a1, [m2, mp]), c.startTs(m2, a2, [m1, mp])];
+        await c.waitServing(ts);
+        const leader = await until(async () => {
+          const ss = await Promise.all(ts.map((n) => n.status()));
+          const l = ss.find((s) => s?.role === 'leader');
+          return l && ss.every((s) => s?.leader === l.name) ? ts.find((n) => n.name === l.name) : undefined;
+        }, 30_000, 'a TypeScript leader');
+        for (const k of ['a', 'b', 'c']) expect((await leader.put(k, k)).status).to.equal(200);
+        committed = (await Promise.all(ts.map((n) => n.status()))) as Status[];
+        // Heartbeats every 50 ms from the TypeScript leader; p1's election timeout is 20-40 ms.
+        p1 = c.startPy(mp, [m1, m2], ['--simpleraft', SR!, '--election-timeout', '20', '--heartbeat-interval', '10']);
+      });
+      after(async () => {
+        await c?.stop();
+        c = undefined;
+      });
+
+      it('the TypeScript nodes never follow it, keep their committed entries, and elect a leader that takes writes', async () => {
+        const won = await event(p1, (e) => e.event === 'leader-elected', 20_000, 'p1 to declare itself leader');
+        expect(won.granted, 'granted votes').to.deep.equal([]);
+        expect(won.term, 'a term newer than the TypeScript leader\'s').to.be.above(committed[0].term);
+        // The TypeScript nodes elect a leader of a newer term still, which takes a write.
+        const leader = await until(async () => {
+          const ss = await Promise.all(ts.map((n) => n.status()));
+          const l = ss.find((s) => s?.role === 'leader' && s.term > won.term);
+          return l && ss.every((s) => s?.leader === l.name) ? ts.find((n) => n.name === l.name) : undefined;
+        }, 30_000, 'a TypeScript leader of a newer term');
+        const put = await leader.put('after', 'deposed');
+        expect(put.status, JSON.stringify(put.body)).to.equal(200);
+        const now = (await Promise.all(ts.map((n) => n.status()))) as Status[];
+        for (const [i, s] of now.entries()) {
+          expect(s.commitIndex, `${s.name} commitIndex`).to.be.above(committed[i].commitIndex);
+          expect(s.lastLogIndex, `${s.name} log`).to.equal(now[0].lastLogIndex);
+        }
+        // Never followed: no TypeScript node ever named p1 its leader, and each refused it.
+        for (const n of ts) {
+          expect(n.text().match(/.*leader for term \d+ is p1.*/g) ?? [], `${n.name} followed p1`).to.deep.equal([]);
+          expect(n.text(), `${n.name} refused p1`).to.include('refused p1 as leader of term');
+        }
       });
     });
   });
