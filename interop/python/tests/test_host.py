@@ -280,6 +280,17 @@ class RunnerProcess(unittest.TestCase):
                 p.kill()
                 p.communicate()
 
+    def test_without_pyzmq_the_zmq_transport_says_so_and_exits_2(self):
+        # No pyzmq at all (None in sys.modules makes `import zmq` fail), and no pyzmq behind the
+        # empty stand-in module that --simpleraft installs for simpleRaft's own `import zmq`.
+        for setup in ("sys.modules['zmq'] = None", "sys.modules['zmq'] = types.ModuleType('zmq')"):
+            code = ("import sys, types; %s; from simpleraft_bridge.runner import main; "
+                    "sys.exit(main(['--name', 'p1', '--port', '1', '--transport', 'zmq']))" % setup)
+            r = subprocess.run([sys.executable, "-c", code], cwd=PYTHON_ROOT, capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("pyzmq is not installed for this Python; use /usr/bin/python3 or install python3-zmq", r.stderr)
+            self.assertNotIn("is not a package", r.stderr)
+
     def test_bad_arguments_exit_2(self):
         r = subprocess.run([sys.executable, "-m", "simpleraft_bridge", "--name", "x", "--port", "1", "--peers", "bad"],
                            cwd=PYTHON_ROOT, capture_output=True, text=True, timeout=30)
