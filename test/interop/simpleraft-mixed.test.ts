@@ -58,6 +58,26 @@ function received(p: PyNode): number {
   return p.stats()['received:AppendEntries'] ?? 0;
 }
 
+/** The TypeScript node all of `ts` follow, once they agree on one of a term above `aboveTerm` and hold its no-op. */
+function agreedLeader(ts: TsNode[], aboveTerm = 0): Promise<TsNode> {
+  return until(async () => {
+    const ss = await Promise.all(ts.map((n) => n.status()));
+    const l = ss.find((s) => s?.role === 'leader' && s.term > aboveTerm);
+    return l && ss.every((s) => s?.leader === l.name && s.commitIndex >= 1) ? ts.find((n) => n.name === l.name) : undefined;
+  }, 30_000, `a TypeScript leader of a term above ${aboveTerm}`);
+}
+
+/** n1 and n2 (TypeScript, p1 their third member) serving, and their leader. */
+async function twoTsNodes(c: InteropCluster, electionMs?: number, heartbeatMs?: number): Promise<{ ts: TsNode[]; members: Member[]; leader: TsNode }> {
+  const [r1, r2, rp] = await c.raftPorts(3);
+  const [a1, a2] = await freeTcpPorts(2);
+  const members: Member[] = [{ name: 'n1', port: r1 }, { name: 'n2', port: r2 }, { name: 'p1', port: rp }];
+  const [m1, m2, mp] = members;
+  const ts = [c.startTs(m1, a1, [m2, mp], electionMs, heartbeatMs), c.startTs(m2, a2, [m1, mp], electionMs, heartbeatMs)];
+  await c.waitServing(ts);
+  return { ts, members, leader: await agreedLeader(ts) };
+}
+
 for (const transport of ['zmq', 'udp'] as const) {
   describe(`interop: TypeScript and simpleRaft nodes in one cluster over ${transport}`, function () {
     this.timeout(60_000);
@@ -212,17 +232,9 @@ for (const transport of ['zmq', 'udp'] as const) {
       before(async function () {
         skipWithoutSimpleRaft(this);
         c = InteropCluster.create(transport);
-        const [r1, r2, rp] = await c.raftPorts(3);
-        const [a1, a2] = await freeTcpPorts(2);
-        const m1: Member = { name: 'n1', port: r1 };
-        const m2: Member = { name: 'n2', port: r2 };
-        const mp: Member = { name: 'p1', port: rp };
-        ts = [c.startTs(m1, a1, [m2, mp]), c.startTs(m2, a2, [m1, mp])];
-        await c.waitServing(ts);
-        await until(async () => {
-          const ss = await Promise.all(ts.map((n) => n.status()));
-          return ss.some((s) => s?.role === 'leader') && ss.every((s) => s?.leader && s.commitIndex >= 1) ? true : undefined;
-        }, 30_000, 'a TypeScript leader');
+        const two = await twoTsNodes(c);
+        ts = two.ts;
+        const [m1, m2, mp] = two.members;
         p1 = c.startPy(mp, [m1, m2], ['--simpleraft', SR!, '--initial-state', 'candidate', '--election-timeout', '5000', '--heartbeat-interval', '50']);
       });
       after(async () => {
@@ -259,22 +271,15 @@ for (const transport of ['zmq', 'udp'] as const) {
       before(async function () {
         skipWithoutSimpleRaft(this);
         c = InteropCluster.create(transport);
-        const [r1, r2, rp] = await c.raftPorts(3);
-        const [a1, a2] = await freeTcpPorts(2);
-        const m1: Member = { name: 'n1', port: r1 };
-        const m2: Member = { name: 'n2', port: r2 };
-        const mp: Member = { name: 'p1', port: rp };
-        ts = [c.startTs(m1, a1, [m2, mp]), c.startTs(m2, a2, [m1, mp])];
-        await c.waitServing(ts);
-        const leader = await until(async () => {
-          const ss = await Promise.all(ts.map((n) => n.status()));
-          const l = ss.find((s) => s?.role === 'leader');
-          return l && ss.every((s) => s?.leader === l.name) ? ts.find((n) => n.name === l.name) : undefined;
-        }, 30_000, 'a TypeScript leader');
+        const { ts: nodes, members, leader } = await twoTsNodes(c, 1500, 250);
+        ts = nodes;
+        const [m1, m2, mp] = members;
         for (const k of ['a', 'b', 'c']) expect((await leader.put(k, k)).status).to.equal(200);
         committed = (await Promise.all(ts.map((n) => n.status()))) as Status[];
-        // Heartbeats every 50 ms from the TypeScript leader; p1's election timeout is 20-40 ms.
-        p1 = c.startPy(mp, [m1, m2], ['--simpleraft', SR!, '--election-timeout', '20', '--heartbeat-interval', '10']);
+        // Heartbeats every 250 ms from the TypeScript leader; p1's election timeout is 120-240 ms, so
+        // it campaigns after the first one. (Not sooner: the TypeScript nodes must receive its
+        // RequestVote to know what it lacks, and a ZeroMQ peer may take 100 ms to connect.)
+        p1 = c.startPy(mp, [m1, m2], ['--simpleraft', SR!, '--election-timeout', '120', '--heartbeat-interval', '10']);
       });
       after(async () => {
         await c?.stop();
@@ -286,11 +291,7 @@ for (const transport of ['zmq', 'udp'] as const) {
         expect(won.granted, 'granted votes').to.deep.equal([]);
         expect(won.term, 'a term newer than the TypeScript leader\'s').to.be.above(committed[0].term);
         // The TypeScript nodes elect a leader of a newer term still, which takes a write.
-        const leader = await until(async () => {
-          const ss = await Promise.all(ts.map((n) => n.status()));
-          const l = ss.find((s) => s?.role === 'leader' && s.term > won.term);
-          return l && ss.every((s) => s?.leader === l.name) ? ts.find((n) => n.name === l.name) : undefined;
-        }, 30_000, 'a TypeScript leader of a newer term');
+        const leader = await agreedLeader(ts, won.term);
         const put = await leader.put('after', 'deposed');
         expect(put.status, JSON.stringify(put.body)).to.equal(200);
         const now = (await Promise.all(ts.map((n) => n.status()))) as Status[];
