@@ -1,21 +1,29 @@
 // One Raft node per terminal:
 //
-//   npx ts-node src/main.ts --name n1 --port 5001 \
+//   npx simpleraft-node --name n1 --port 5001 \
 //     --peers n2=127.0.0.1:5002,n3=127.0.0.1:5003 --api-port 8001
+//
+// (bin/simpleraft-node runs the compiled dist/main.js; in development,
+// `npx ts-node --transpile-only src/main.ts` runs this source.)
 //
 // Wiring only: options, storage, transport, state machine, client API. The
 // protocol lives in src/states and src/server; the loop in src/server/node.ts.
 // Exit codes: 0 clean shutdown, 1 runtime failure (e.g. corrupt data
-// directory), 2 bad configuration.
+// directory), 2 bad configuration, or a data directory this version cannot
+// use (another node's, or one holding out-of-range terms: issue 18).
 
 import { CommanderError } from 'commander';
 import { ApiServer } from './api/http-server';
 import { ConfigError, NodeOptions, parseNodeOptions } from './cli/node-options';
+import { lockDataDir } from './cli/data-dir-lock';
+import { DropLog } from './cli/drop-log';
 import { createLogger, Logger } from './cli/logger';
 import { KvStore, Lessor } from './kv';
-import { FileStorage } from './log/file-storage';
+import { FileStorage, OutOfRangeDataError } from './log/file-storage';
 import { MemoryStorage, Storage } from './log/storage';
+import { MemberDirectory } from './server/member-directory';
 import { RaftNode } from './server/node';
+import { Publisher, publishMember } from './server/publish-member';
 import { Transport } from './transport/transport';
 import { UdpGossipTransport } from './transport/udp-gossip';
 import { ZeroMqTransport } from './transport/zeromq';
@@ -41,6 +49,14 @@ async function main(): Promise<number> {
     storage = new MemoryStorage();
   } else {
     try {
+      // Before anything in the directory is read; released when the process exits.
+      const lock = lockDataDir(opts.dataDir);
+      process.once('exit', () => lock.release());
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      return 2;
+    }
+    try {
       const fileStorage = FileStorage.open({ dir: opts.dataDir, clusterId: opts.clusterId, node: opts.name, log: (l) => log.info(l) });
       const r = fileStorage.recovery;
       log.info(
@@ -51,28 +67,38 @@ async function main(): Promise<number> {
       storage = fileStorage;
     } catch (e) {
       process.stderr.write(`error: ${(e as Error).message}\n`);
+      if (e instanceof OutOfRangeDataError) {
+        process.stderr.write(outOfRangeAdvice(opts.dataDir));
+        return 2;
+      }
       return (e as Error).name === 'DataDirMismatchError' ? 2 : 1;
     }
   }
 
+  // --log-level debug: a line per dropped message, bounded per second (src/cli/drop-log.ts).
+  const dropLog = opts.logLevel === 'debug' ? new DropLog({ log: (reason) => log.event({ kind: 'drop', reason }) }) : null;
+  const onDrop = dropLog?.onDrop;
   const transport: Transport & { maxEntryBytes(): number } =
     opts.transport === 'zmq'
-      ? new ZeroMqTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers })
-      : new UdpGossipTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers, dropRate: opts.udpDropRate });
+      ? new ZeroMqTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers, onDrop })
+      : new UdpGossipTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers, dropRate: opts.udpDropRate, onDrop });
 
   // The store and its client key leases (docs/leases.md): the Lessor's
   // replicated part lives in the store's snapshots; the node runs its
   // leader-only part (deadlines, expiry) on the real clock.
   const lessor = new Lessor();
   const kv = new KvStore({ leases: lessor });
+  // Members learn each other's client URLs through the log (as etcd members
+  // publish theirs); --peer-apis is only a fallback until they have.
+  const members = new MemberDirectory(kv, opts.peerApis);
   const ticksPerMs = (ms: number) => Math.max(1, Math.round(ms / opts.tickMs));
   const node = new RaftNode({
     name: opts.name,
     peers: opts.peers.map((p) => p.name),
-    apiAddresses: opts.peerApis,
+    apiAddresses: members,
     storage,
     transport,
-    stateMachine: kv,
+    stateMachine: members,
     lessor,
     tickMs: opts.tickMs,
     electionTicks: ticksPerMs(opts.electionTimeoutMs),
@@ -112,6 +138,13 @@ async function main(): Promise<number> {
     process.stderr.write(`error: --api-port ${opts.apiPort}: ${(e as Error).message}\n`);
     return 2;
   }
+  // A wildcard API address is no place to send clients: publish the node's own host with the API port.
+  const wildcard = opts.apiHost === '0.0.0.0' || opts.apiHost === '::';
+  const clientUrl = wildcard ? `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${api.port}` : url;
+  const publisher = publishMember(node, opts.name, clientUrl, {
+    onPublished: () => log.info(`published client URL ${clientUrl} to the cluster`),
+    isPublished: () => members.members().get(String(opts.name))?.[0] === clientUrl,
+  });
   log.info(
     `node ${opts.name} started as ${opts.initialState} (${opts.transport} on ${opts.host}:${opts.port}, peers ${opts.peers.map((p) => p.name).join(', ') || 'none'}); client API ${url}`,
   );
@@ -122,7 +155,8 @@ async function main(): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info(`${signal}: shutting down`);
-      await shutdown(log, api, node, storage);
+      await shutdown(log, api, node, storage, publisher);
+      dropLog?.close();
       resolve(0);
     };
     process.on('SIGINT', () => void stop('SIGINT'));
@@ -130,8 +164,24 @@ async function main(): Promise<number> {
   });
 }
 
+/** How to recover a data directory an older version filled with an out-of-range term or index (issue 18). */
+function outOfRangeAdvice(dir: string): string {
+  return [
+    `The data directory ${dir} holds a term or log index this version refuses (2^53 - 2^20 or more).`,
+    'An older version accepted such a number from a forged or faulty message; this one never writes it.',
+    'The directory was not modified. To recover this node:',
+    `  1. move the directory aside (mv ${dir} ${dir}.out-of-range) or delete it;`,
+    '  2. start the node again with the same flags: it begins empty and catches up from the leader.',
+    'Wiping forgets this node\'s votes and log: do it one node at a time, only while the other members',
+    'form a majority that is up and starts cleanly. If every member\'s directory has this problem, the',
+    'cluster cannot be recovered from itself: start a new cluster and restore its keys from a backup.',
+    '',
+  ].join('\n');
+}
+
 /** Stop accepting clients, stop the node (no more ticks or messages), flush storage, close sockets. */
-async function shutdown(log: Logger, api: ApiServer, node: RaftNode, storage: Storage): Promise<void> {
+async function shutdown(log: Logger, api: ApiServer, node: RaftNode, storage: Storage, publisher: Publisher): Promise<void> {
+  publisher.stop();
   await api.close();
   await node.stop();
   if (storage instanceof FileStorage) storage.close();

@@ -271,6 +271,8 @@ export class RaftClient {
     let failuresInRound = 0;
     let round = 0;
     let lastError: ApiClientError | null = null;
+    /** What went wrong at each endpoint tried, the latest per endpoint, to name them all in the end. */
+    const failures = new Map<string, string>();
     const seenHints = new Set<string>();
 
     for (;;) {
@@ -284,6 +286,7 @@ export class RaftClient {
       }
       if (res.status !== 0 && res.status !== 503) throw errorFrom(endpoint, res.status, res.body);
       lastError = res.status === 0 ? (res.error as ApiClientError) : errorFrom(endpoint, res.status, res.body);
+      failures.set(endpoint, res.status === 0 ? lastError.message : `${endpoint}: HTTP ${res.status} ${lastError.message}`);
 
       // Follow the leader hint once per call per URL; otherwise the next endpoint.
       const hint = typeof res.body.leader_url === 'string' ? safeEndpoint(res.body.leader_url) : null;
@@ -304,7 +307,15 @@ export class RaftClient {
         await new Promise((r) => setTimeout(r, pause));
       }
     }
-    throw lastError ?? new ApiClientError(`no endpoint answered within ${this.timeoutMs} ms`, 0, null, null);
+    if (lastError === null) throw new ApiClientError(`no endpoint answered within ${this.timeoutMs} ms`, 0, null, null);
+    const tried = [...failures.values()].join('; ');
+    throw new ApiClientError(
+      `no endpoint could serve the request within ${this.timeoutMs} ms: ${tried}`,
+      lastError.status,
+      lastError.code,
+      lastError.endpoint,
+      lastError.body,
+    );
   }
 
   /** One HTTP exchange; status 0 means no HTTP answer (connection failure or timeout). */
@@ -335,12 +346,7 @@ export class RaftClient {
       }
       return { status: res.status, body: parsed };
     } catch (e) {
-      const err = e as Error & { cause?: { code?: string; message?: string } };
-      const why =
-        err.name === 'TimeoutError' || err.name === 'AbortError'
-          ? `no answer within ${timeoutMs} ms`
-          : err.cause?.code ?? err.cause?.message ?? err.message;
-      return { status: 0, body: {}, error: new ApiClientError(`${endpoint}: ${why}`, 0, null, endpoint) };
+      return { status: 0, body: {}, error: new ApiClientError(`${endpoint}: ${whyNoAnswer(e as FetchFailure, timeoutMs)}`, 0, null, endpoint) };
     }
   }
 }
@@ -481,6 +487,22 @@ function keepAliveStream(
     if (signal.aborted) return finish('aborted');
     send();
   });
+}
+
+/** What fetch throws: the system's error (ECONNREFUSED, HPE_..., ...) is its cause. */
+type FetchFailure = Error & { cause?: { code?: string; message?: string } };
+
+/** Why an endpoint gave no HTTP answer, in words a user can act on (the system's code kept for searching). */
+function whyNoAnswer(err: FetchFailure, timeoutMs: number): string {
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
+  const code = err.cause?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused: nothing listens there (ECONNREFUSED)';
+  // Node's HTTP parser rejected the bytes: something answered, but not HTTP.
+  // A node's Raft port (ZeroMQ greets with a binary handshake) is the usual one.
+  if (code?.startsWith('HPE_')) return `the answer is not HTTP: is this a node's Raft port rather than its client API port (--api-port)? (${code})`;
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return `the connection was closed without an HTTP answer (${code})`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `unknown host (${code})`;
+  return code ?? err.cause?.message ?? err.message;
 }
 
 function errorFrom(endpoint: string, status: number, body: Json): ApiClientError {

@@ -1,7 +1,9 @@
 // etcd v3's JSON gateway shapes: reading request bodies and writing replies,
 // as recorded from a real etcd 3.4 (../shared/etcd-gateway-samples.md):
 // - `bytes` fields are standard padded base64;
-// - int64 fields are accepted as JSON numbers or strings and written as strings;
+// - int64 fields are accepted as JSON numbers of any size or as decimal strings,
+//   read exactly (a JSON number never passes through a JS double:
+//   exact-json.ts), and written as strings;
 // - zero, false and empty fields are left out of replies;
 // - unknown request fields are ignored, and null means "absent";
 // - errors are {error, message, code} with the gRPC code, and the HTTP status
@@ -33,6 +35,7 @@ import {
   parseBase64,
   toBase64,
 } from '../kv';
+import { JSON_NUMBER, JsonNumber, parseExactJson } from './exact-json';
 
 /** gRPC status codes etcd's errors carry. */
 export const GrpcCode = {
@@ -112,19 +115,43 @@ export function failureToApiError(f: KvFailure): ApiError {
 
 type Obj = Record<string, unknown>;
 
-/** Parse a request body: empty means {}; otherwise it must be a JSON object. */
+/**
+ * Parse a request body: empty means {}; otherwise it must be a JSON object.
+ * A number arrives as a safe integer or as a JsonNumber with its exact text,
+ * so an int64 such as a lease ID above 2^53 is read as Go's decoder reads it
+ * in etcd's gateway; Fields converts each number to the type its field needs.
+ */
 export function parseBody(body: Buffer): Obj {
   if (body.length === 0) return {};
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = parseExactJson(body.toString('utf8'));
   } catch (e) {
     throw new ApiError(400, GrpcCode.InvalidArgument, `bad JSON body: ${(e as Error).message}`, { field: 'body' });
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw badField('body', 'must be a JSON object');
-  }
-  return parsed as Obj;
+  if (!isObject(parsed)) throw badField('body', 'must be a JSON object');
+  return parsed;
+}
+
+/** A JSON object (not an array, not a number kept as JsonNumber). */
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonNumber);
+}
+
+/** The text of a JSON number (a safe integer or a JsonNumber), or null for any other value. */
+function numberText(v: unknown): string | null {
+  if (v instanceof JsonNumber) return v.text;
+  return typeof v === 'number' ? String(v) : null;
+}
+
+/** JSON's integer syntax: what Go's decoder accepts for an int64. */
+const JSON_INTEGER = /^-?(0|[1-9][0-9]*)$/;
+
+/** etcd's 400 for a number that is not an int64 (Go's encoding/json message), naming our field. */
+function notInt64(field: string, text: string): ApiError {
+  return new ApiError(400, GrpcCode.InvalidArgument, `json: cannot unmarshal number ${text} into Go value of type int64 (field "${field}")`, {
+    field,
+  });
 }
 
 /** Reads the fields of one JSON object; `prefix` names nested objects in messages. */
@@ -169,32 +196,37 @@ export class Fields {
     return k;
   }
 
+  /**
+   * An int64 field, exactly: a JSON number (any size) or a decimal string, as
+   * grpc-gateway accepts either. The string form may carry surrounding
+   * whitespace (Go's decoder reads its content as a JSON number); a fraction,
+   * an exponent or a value outside int64 gets etcd's 400.
+   */
   int64(n: string): bigint {
     const v = this.get(n);
     if (v === undefined) return 0n;
-    let x: bigint;
-    if (typeof v === 'number') {
-      if (!Number.isInteger(v)) throw badField(this.name(n), 'must be an integer');
-      if (!Number.isSafeInteger(v)) {
-        throw badField(this.name(n), 'integer too large for a JSON number; send it as a string, e.g. "9168662553930758684"');
-      }
-      x = BigInt(v);
-    } else if (typeof v === 'string') {
-      if (!/^-?[0-9]{1,20}$/.test(v)) throw badField(this.name(n), 'must be an integer or a decimal string');
-      x = BigInt(v);
-    } else {
+    const text = typeof v === 'string' ? v.trim() : numberText(v);
+    if (text === null) throw badField(this.name(n), 'must be an integer or a decimal string');
+    if (!JSON_INTEGER.test(text)) {
+      if (JSON_NUMBER.test(text)) throw notInt64(this.name(n), text);
       throw badField(this.name(n), 'must be an integer or a decimal string');
     }
-    if (x < INT64_MIN || x > INT64_MAX) throw badField(this.name(n), 'out of int64 range');
+    const x = BigInt(text);
+    if (x < INT64_MIN || x > INT64_MAX) throw notInt64(this.name(n), text);
     return x;
   }
 
-  /** An int64 used as a count or revision: negative means 0, as in etcd. */
+  /**
+   * An int64 used as a count or revision: negative means 0, as in etcd. The
+   * store's counts and revisions stay below 2^53, so a larger value is held
+   * at Number.MAX_SAFE_INTEGER, which compares with every one of them as the
+   * int64 itself would (a limit that large means no limit; such a revision
+   * is still in the future).
+   */
   count(n: string): number {
     const x = this.int64(n);
     if (x <= 0n) return 0;
-    if (x > BigInt(Number.MAX_SAFE_INTEGER)) throw badField(this.name(n), 'too large');
-    return Number(x);
+    return x > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(x);
   }
 
   bool(n: string): boolean {
@@ -209,7 +241,8 @@ export class Fields {
     const v = this.get(n);
     if (v === undefined) return values[0];
     if (typeof v === 'string' && names.includes(v)) return values[names.indexOf(v)];
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < values.length) return values[v];
+    const text = numberText(v);
+    if (text !== null && /^(0|[1-9][0-9]*)$/.test(text) && Number(text) < values.length) return values[Number(text)];
     throw badField(this.name(n), `must be one of ${names.join(', ')}`);
   }
 
@@ -223,8 +256,8 @@ export class Fields {
   object(n: string): Fields | undefined {
     const v = this.get(n);
     if (v === undefined) return undefined;
-    if (typeof v !== 'object' || Array.isArray(v)) throw badField(this.name(n), 'must be an object');
-    return new Fields(v as Obj, this.limits, `${this.name(n)}.`);
+    if (!isObject(v)) throw badField(this.name(n), 'must be an object');
+    return new Fields(v, this.limits, `${this.name(n)}.`);
   }
 }
 
@@ -291,8 +324,8 @@ export function parseTxn(f: Fields, limits: ApiLimits): TxnRequest {
     });
   }
   const obj = (v: unknown, name: string): Fields => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badField(name, 'must be an object');
-    return new Fields(v as Obj, limits, `${name}.`);
+    if (!isObject(v)) throw badField(name, 'must be an object');
+    return new Fields(v, limits, `${name}.`);
   };
   return {
     compare: compare.map((c, i) => parseCompare(obj(c, `compare[${i}]`))),

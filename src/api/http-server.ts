@@ -5,7 +5,7 @@
 //   POST /v3/lease/grant, /v3/lease/revoke, /v3/lease/keepalive (streaming),
 //        /v3/lease/timetolive, /v3/lease/leases (and etcd's /v3/kv/lease/* aliases)
 //   POST /v3/maintenance/status, /v3/cluster/member/list   (also under /v3beta/)
-//   GET  /status, /health
+//   GET  /status, /health, /version
 //
 // Lease grant and revoke are log commands like writes. Keep-alive and
 // time-to-live need the leader's deadlines (docs/leases.md): a follower
@@ -63,6 +63,12 @@ import { clusterIdOf, memberIdOf } from './ids';
 import { EntryTooLargeError, LeaderNotReplicatingError, LeaseHandle, NodeHandle, NodeStatus, NotLeaderError, TimeoutError } from './node-handle';
 
 export const API_VERSION = '0.1.0';
+/**
+ * The etcd API level GET /version reports (etcd's own reply is
+ * {"etcdserver":"3.4.23","etcdcluster":"3.4.0"}): clients that pick their
+ * paths by version see the 3.4 gateway, which is the one we serve.
+ */
+export const ETCD_API_VERSION = '3.4.0';
 
 export interface ApiServerOptions {
   node: NodeHandle;
@@ -180,7 +186,7 @@ export class ApiServer {
       return sendText(res, 400, 'Bad Request');
     }
     const rpc = this.rpc.get(path);
-    const get = path === '/status' || path === '/health';
+    const get = path === '/status' || path === '/health' || path === '/version';
     const stream = KEEPALIVE_PATHS.has(path);
     if (!rpc && !get && !stream) {
       req.resume();
@@ -193,6 +199,7 @@ export class ApiServer {
     }
     if (path === '/status') return sendJson(res, 200, this.statusJson());
     if (path === '/health') return this.health(res);
+    if (path === '/version') return sendJson(res, 200, { etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_API_VERSION, simpleraft: API_VERSION });
     if (stream) return this.keepAliveStream(req, res);
 
     try {
@@ -618,6 +625,7 @@ export class ApiServer {
         if (api) peer.api = api;
         return peer;
       }),
+      ...(st.counters ? { counters: st.counters } : {}),
     };
   }
 

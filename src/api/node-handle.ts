@@ -54,6 +54,8 @@ export interface NodeStatus {
   lastLogIndex: number;
   /** When leader: each peer's matchIndex. */
   peers: { name: NodeId; matchIndex?: number; api?: string }[];
+  /** Drops and warnings worth watching: term jumps, and the transport's counters. */
+  counters?: { termJumps: number; transport: object };
 }
 
 /** What a lease keeper reports on one lease (etcd's LeaseTimeToLiveResponse). */

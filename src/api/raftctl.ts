@@ -43,8 +43,8 @@ export async function main(args: string[], io: Io = process): Promise<number> {
     .description('etcdctl-style client for a simpleraft-ts cluster')
     .option(
       '--endpoints <urls>',
-      'comma-separated API endpoints (env RAFTCTL_ENDPOINTS)',
-      process.env.RAFTCTL_ENDPOINTS ?? DEFAULT_ENDPOINTS,
+      'comma-separated API endpoints (env RAFTCTL_ENDPOINTS, else ETCDCTL_ENDPOINTS as etcdctl reads it)',
+      process.env.RAFTCTL_ENDPOINTS ?? process.env.ETCDCTL_ENDPOINTS ?? DEFAULT_ENDPOINTS,
     )
     .option('--command-timeout <duration>', 'deadline for the whole command, e.g. 500ms, 5s, 1m', '5s')
     .addOption(new Option('-w, --write-out <format>', 'output format').choices(['simple', 'json', 'table']));

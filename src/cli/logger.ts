@@ -6,6 +6,13 @@ import { describeEvent, RaftEvent } from '../server/events';
 
 export type LogFormat = 'human' | 'json';
 
+/** Events logged at other than info; a human line names the level when it is not info. */
+const EVENT_LEVEL: Partial<Record<RaftEvent['kind'], string>> = {
+  'drop': 'debug',
+  'term-jump': 'warn',
+  'term-exhausted': 'error',
+};
+
 export interface Logger {
   event(e: RaftEvent): void;
   info(message: string, fields?: Record<string, unknown>): void;
@@ -16,12 +23,12 @@ export function createLogger(node: string, format: LogFormat, debug: boolean, ou
   const time = () => new Date().toISOString().slice(11, 23);
   const line = (level: string, message: string, fields: Record<string, unknown>) => {
     if (format === 'json') out(JSON.stringify({ time: new Date().toISOString(), level, node, message, ...fields }));
-    else out(`${time()} ${node} ${message}`);
+    else out(`${time()} ${node} ${level === 'info' || level === 'debug' ? '' : `${level.toUpperCase()}: `}${message}`);
   };
   return {
     event(e) {
       if (e.kind === 'drop' && !debug) return;
-      line(e.kind === 'drop' ? 'debug' : 'info', describeEvent(e), { event: e.kind, ...e });
+      line(EVENT_LEVEL[e.kind] ?? 'info', describeEvent(e), { event: e.kind, ...e });
     },
     info(message, fields = {}) {
       line('info', message, fields);

@@ -3,6 +3,7 @@
 // which main.ts prints before exiting with code 2.
 
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { PeerAddress } from '../transport/transport';
 
@@ -42,10 +43,13 @@ export function buildCommand(): Command {
     .name('simpleraft-node')
     .description(
       'Run one Raft node (one per terminal). Example:\n' +
-        '  npx ts-node src/main.ts --name n1 --port 5001 --peers n2=127.0.0.1:5002,n3=127.0.0.1:5003 --api-port 8001',
+        '  npx simpleraft-node --name n1 --port 5001 --peers n2=127.0.0.1:5002,n3=127.0.0.1:5003 --api-port 8001',
     )
-    .requiredOption('--name <name>', 'this node\'s name (unique in the cluster)')
-    .requiredOption('--port <port>', 'Raft port: ZeroMQ PUB socket or UDP socket')
+    // --name and --port are required, but checked after parsing: commander
+    // checks required options before unknown ones, so a misspelled `--nmae`
+    // would be reported as a missing --name.
+    .option('--name <name>', 'this node\'s name, unique in the cluster (required)')
+    .option('--port <port>', 'Raft port: ZeroMQ PUB socket or UDP socket (required)')
     .option('--host <host>', 'address to bind and advertise', '127.0.0.1')
     .option('--peers <list>', 'the other members: name=host:port,name=host:port', '')
     .option('--api-port <port>', 'HTTP client API port (etcd v3 JSON gateway shape)')
@@ -83,11 +87,15 @@ export function parseNodeOptions(argv: string[]): NodeOptions {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') throw e;
-      throw new ConfigError(e.message.replace(/^error: /, ''));
+      // One line: commander puts its "(Did you mean --name?)" on a second.
+      throw new ConfigError(e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '));
     }
     throw e;
   }
   const o = cmd.opts();
+  for (const flag of ['name', 'port'] as const) {
+    if (o[flag] === undefined) throw new ConfigError(`required option '--${flag}' not specified`);
+  }
   const name = String(o.name);
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new ConfigError(`--name: "${name}" must be 1-64 letters, digits, '.', '_' or '-'`);
   const port = parsePort(o.port, '--port');
@@ -168,11 +176,24 @@ export function parseAddressList(text: string, flag: string): PeerAddress[] {
 
 function checkDataDir(dir: string): void {
   try {
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     if (!statSync(dir).isDirectory()) throw new ConfigError(`--data-dir: ${dir} is not a directory`);
     accessSync(dir, constants.R_OK | constants.W_OK);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     throw new ConfigError(`--data-dir: ${dir} is not usable: ${(e as Error).message}`);
   }
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node's own recursive mkdir never returns
+ * when the kernel answers ENOENT for a directory it refuses to create (as
+ * /proc does for /proc/nope): it retries the same path forever.
+ */
+function makeDirs(dir: string): void {
+  const absolute = path.resolve(dir);
+  if (existsSync(absolute)) return;
+  const parent = path.dirname(absolute);
+  if (parent !== absolute) makeDirs(parent);
+  mkdirSync(absolute);
 }

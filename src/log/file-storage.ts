@@ -56,7 +56,7 @@ import {
 } from './wal';
 import { realFs, WalFs, writeFileAtomic } from './wal-fs';
 
-export { DataDirMismatchError, StorageCorruptionError } from './wal';
+export { DataDirMismatchError, OutOfRangeDataError, StorageCorruptionError, UnwritableValueError } from './wal';
 export type { TornTail } from './wal';
 
 export interface FileStorageOptions {
@@ -447,17 +447,19 @@ export class FileStorage implements Storage {
     }
     if (!snapshot && entries.length === 0 && !hardState) return;
 
+    // Encoding refuses what we could not read back (UnwritableValueError),
+    // before anything of the batch is written.
+    const parts: Buffer[] = [];
+    let maxIndex = 0;
+    if (snapshot) parts.push(encodeSnapshotMarker(snapshot.index, snapshot.term));
+    for (const e of entries) {
+      parts.push(encodeEntry(e));
+      maxIndex = Math.max(maxIndex, e.index);
+    }
+    if (hardState) parts.push(encodeHardState(hardState));
     this.guard(() => {
       // §7, Figure 13 receiver 5: "Save snapshot file".
       if (snapshot) this.writeSnapshotFile(snapshot);
-      const parts: Buffer[] = [];
-      let maxIndex = 0;
-      if (snapshot) parts.push(encodeSnapshotMarker(snapshot.index, snapshot.term));
-      for (const e of entries) {
-        parts.push(encodeEntry(e));
-        maxIndex = Math.max(maxIndex, e.index);
-      }
-      if (hardState) parts.push(encodeHardState(hardState));
       if (parts.length > 0) this.writeRecords(parts, maxIndex);
     });
     this.mem.save(batch);

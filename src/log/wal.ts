@@ -27,6 +27,8 @@
 // record whose checksum fails and whose last byte is zero was cut short by a
 // crash (the file grew but the data never arrived), not corrupted later.
 
+import { CodecError, nodeId } from '../messages/codec';
+import { RAFT_NUMBER_LIMIT, raftNumberProblem } from '../messages/bounds';
 import { crc32 } from './crc32';
 import { HardState, LogEntry } from './types';
 
@@ -75,6 +77,36 @@ export class DataDirMismatchError extends Error {
   }
 }
 
+/**
+ * A term, index or vote the codec would refuse (messages/bounds.ts): never
+ * written, so that no data directory holds what this program cannot read back.
+ * Thrown before anything of the batch reaches the disk.
+ */
+export class UnwritableValueError extends RangeError {
+  constructor(readonly what: string, readonly value: unknown) {
+    super(`refusing to write ${what} ${JSON.stringify(value) ?? String(value)}: not an integer in [0, ${RAFT_NUMBER_LIMIT}) (docs/wire-format.md §5)`);
+    this.name = 'UnwritableValueError';
+  }
+}
+
+/**
+ * A data directory holding a term or index at or beyond RAFT_NUMBER_LIMIT:
+ * written by a version before the bound (issue 18), it cannot be used. Nothing
+ * on disk was changed; the node must be wiped and rejoin (docs/storage.md).
+ */
+export class OutOfRangeDataError extends StorageCorruptionError {
+  constructor(file: string, offset: number, readonly what: string, readonly value: number) {
+    super(file, offset, `${what} ${value} is not below ${RAFT_NUMBER_LIMIT}, the largest term or index this version accepts`);
+    this.name = 'OutOfRangeDataError';
+  }
+}
+
+/** `v` as a term or index we may write; else UnwritableValueError. */
+function writable(v: number, what: string): number {
+  if (raftNumberProblem(v) !== null) throw new UnwritableValueError(what, v);
+  return v;
+}
+
 export function segmentName(seq: number): string {
   return `wal-${seq.toString(16).padStart(16, '0')}.log`;
 }
@@ -117,15 +149,27 @@ export function encodeSegmentHeader(seq: number, clusterId: string, node: string
 }
 
 export function encodeHardState(hs: HardState): Buffer {
-  return jsonRecord(RecordType.HardState, { currentTerm: hs.currentTerm, votedFor: hs.votedFor, commitIndex: hs.commitIndex });
+  if (hs.votedFor !== null) {
+    try {
+      nodeId(hs.votedFor, 'votedFor');
+    } catch (e) {
+      if (e instanceof CodecError) throw new UnwritableValueError('votedFor', hs.votedFor);
+      throw e;
+    }
+  }
+  return jsonRecord(RecordType.HardState, {
+    currentTerm: writable(hs.currentTerm, 'currentTerm'),
+    votedFor: hs.votedFor,
+    commitIndex: writable(hs.commitIndex, 'commitIndex'),
+  });
 }
 
 export function encodeEntry(e: LogEntry): Buffer {
   const text = JSON.stringify(e.value === undefined ? null : e.value);
   const body = Buffer.allocUnsafe(17 + Buffer.byteLength(text));
   body[0] = RecordType.Entry;
-  body.writeDoubleLE(e.index, 1);
-  body.writeDoubleLE(e.term, 9);
+  body.writeDoubleLE(writable(e.index, 'entry index'), 1);
+  body.writeDoubleLE(writable(e.term, `entry ${e.index} term`), 9);
   body.write(text, 17, 'utf8');
   return frame(body);
 }
@@ -133,8 +177,8 @@ export function encodeEntry(e: LogEntry): Buffer {
 export function encodeSnapshotMarker(index: number, term: number): Buffer {
   const body = Buffer.allocUnsafe(17);
   body[0] = RecordType.Snapshot;
-  body.writeDoubleLE(index, 1);
-  body.writeDoubleLE(term, 9);
+  body.writeDoubleLE(writable(index, 'snapshot index'), 1);
+  body.writeDoubleLE(writable(term, 'snapshot term'), 9);
   return frame(body);
 }
 
@@ -228,6 +272,14 @@ function decodeBody(body: Buffer, file: string, offset: number): WalRecord {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`bad ${what} ${String(v)}`);
     return v;
   };
+  // Terms and indices: bounded as on the wire; beyond the bound is a directory
+  // from an older version, told apart so the node can say how to recover.
+  const raftNumber = (v: unknown, what: string): number => {
+    const problem = raftNumberProblem(v);
+    if (problem === 'range') throw new OutOfRangeDataError(file, offset, what, v as number);
+    if (problem === 'type') throw bad(`bad ${what} ${String(v)}`);
+    return v as number;
+  };
   switch (body[0]) {
     case RecordType.SegmentHeader: {
       const v = json();
@@ -240,13 +292,13 @@ function decodeBody(body: Buffer, file: string, offset: number): WalRecord {
       if (votedFor !== null && typeof votedFor !== 'string' && typeof votedFor !== 'number') throw bad('bad votedFor');
       return {
         type: RecordType.HardState,
-        hardState: { currentTerm: idx(v.currentTerm, 'currentTerm'), votedFor, commitIndex: idx(v.commitIndex, 'commitIndex') },
+        hardState: { currentTerm: raftNumber(v.currentTerm, 'currentTerm'), votedFor, commitIndex: raftNumber(v.commitIndex, 'commitIndex') },
       };
     }
     case RecordType.Entry: {
       if (body.length < 17) throw bad('entry record too short');
-      const index = idx(body.readDoubleLE(1), 'entry index');
-      const term = idx(body.readDoubleLE(9), 'entry term');
+      const index = raftNumber(body.readDoubleLE(1), 'entry index');
+      const term = raftNumber(body.readDoubleLE(9), 'entry term');
       if (index < 1) throw bad('entry index 0');
       const value = () => {
         try {
@@ -259,7 +311,7 @@ function decodeBody(body: Buffer, file: string, offset: number): WalRecord {
     }
     case RecordType.Snapshot: {
       if (body.length !== 17) throw bad('snapshot record of the wrong size');
-      return { type: RecordType.Snapshot, index: idx(body.readDoubleLE(1), 'snapshot index'), term: idx(body.readDoubleLE(9), 'snapshot term') };
+      return { type: RecordType.Snapshot, index: raftNumber(body.readDoubleLE(1), 'snapshot index'), term: raftNumber(body.readDoubleLE(9), 'snapshot term') };
     }
     default:
       throw bad(`unknown record type ${body[0]}`);

@@ -7,6 +7,7 @@
 // half-valid message. The format is written down in docs/wire-format.md.
 
 import { AppendEntriesData } from './append-entries';
+import { RAFT_NUMBER_LIMIT, raftNumberProblem } from './bounds';
 import { InstallSnapshotData } from './install-snapshot';
 import { MessageType, NodeId, WireEntry } from './base';
 import { Message } from './index';
@@ -24,6 +25,7 @@ export type CodecErrorCode =
   | 'too-large'
   | 'bad-json'
   | 'bad-field'
+  | 'out-of-range'
   | 'missing-field'
   | 'unexpected-key'
   | 'unknown-type';
@@ -236,12 +238,18 @@ function checkKeys(obj: Record<string, unknown>, field: string, required: string
   }
 }
 
-/** A term or log index: a non-negative safe integer. */
+/**
+ * A term or log index: an integer in [0, RAFT_NUMBER_LIMIT) (bounds.ts says
+ * why the limit sits below 2^53). A whole number at or above it -- 2^53 - 1,
+ * 2^63, 1e300 -- is 'out-of-range', so a forged huge term shows in the counters
+ * apart from plain garbage; anything else (negative, fractional, not a number)
+ * is 'bad-field'.
+ */
 function index(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new CodecError('bad-field', field, 'expected a non-negative integer');
-  }
-  return zero(v);
+  const problem = raftNumberProblem(v);
+  if (problem === 'type') throw new CodecError('bad-field', field, 'expected a non-negative integer');
+  if (problem === 'range') throw new CodecError('out-of-range', field, `${String(v)} is not below the limit ${RAFT_NUMBER_LIMIT}`);
+  return zero(v as number);
 }
 
 function nonNegativeNumber(v: unknown, field: string): number {

@@ -32,12 +32,13 @@ import { RaftEvent } from './events';
 import { Ready } from './ready';
 import { Server } from './server';
 import { StateMachine } from './state-machine';
+import { termJump } from './term-jump';
 
 export interface RaftNodeOptions {
   name: NodeId;
   peers: NodeId[];
-  /** Client API address of each member, for "not leader" answers. */
-  apiAddresses?: Map<NodeId, string>;
+  /** Client API address of each member, for "not leader" answers (a Map, or the MemberDirectory). */
+  apiAddresses?: { get(name: NodeId): string | undefined };
   storage: Storage;
   transport: Transport;
   stateMachine: StateMachine;
@@ -162,7 +163,7 @@ export class RaftNode implements NodeHandle {
 
   async start(): Promise<void> {
     this.lastTickAt = this.clock();
-    await this.opts.transport.start((m) => this.onMessage(m));
+    await this.opts.transport.start((m, from) => this.onMessage(m, from));
     this.ticker = setInterval(() => this.catchUpTicks(), this.tickMs);
     if (this.leaseKeeper) {
       // The expiry task: it runs everywhere but does something only on the
@@ -217,8 +218,10 @@ export class RaftNode implements NodeHandle {
   }
 
   private lastTickAt = 0;
+  /** Messages whose term was TERM_JUMP_WARN_MARGIN or more ahead of ours (term-jump.ts). */
+  private termJumps = 0;
 
-  private onMessage(message: Message): void {
+  private onMessage(message: Message, from?: string): void {
     if (this.stopped) return;
     // Time first: a message that waited out a stall must meet the timers as
     // they are now. Otherwise a follower acknowledges a heartbeat (resetting
@@ -226,6 +229,14 @@ export class RaftNode implements NodeHandle {
     // it votes 0 ms after the acknowledgement (§4.2.3); and a leader judges
     // a forwarded lease read on a clock that stopped at the stall (§6.4).
     this.catchUpTicks();
+    // Legal Raft, but a signal (term-jump.ts): say who and from where, before
+    // the term rule adopts it. Non-members are dropped by step() and not counted here.
+    const ourTerm = this.server.currentTerm;
+    const jump = termJump(message, ourTerm);
+    if (jump !== null && this.server.isPeer(message.sender)) {
+      this.termJumps++;
+      this.opts.onEvent?.({ kind: 'term-jump', term: ourTerm + jump, from: message.sender, ourTerm, address: from ?? null });
+    }
     this.server.step(message);
     this.schedule();
   }
@@ -298,6 +309,7 @@ export class RaftNode implements NodeHandle {
         matchIndex: s.progress?.[String(p)]?.matchIndex,
         api: this.opts.apiAddresses?.get(p),
       })),
+      counters: { termJumps: this.termJumps, transport: this.opts.transport.counters?.() ?? {} },
     };
   }
 

@@ -8,6 +8,7 @@
 //
 // The core is pure: no clock, no Math.random, no disk, no sockets.
 
+import { MAX_RAFT_NUMBER } from '../messages/bounds';
 import { Message, NodeId } from '../messages';
 import { RaftLog } from '../log/raft-log';
 import { HardState, sameHardState, Snapshot } from '../log/types';
@@ -180,6 +181,15 @@ export class Server {
 
   /** §5.2: increment currentTerm, vote for self, and ask every peer for a vote. */
   becomeCandidate(reason: string): State {
+    if (this.term >= MAX_RAFT_NUMBER) {
+      // §5.1 needs a newer term for every election, and terms are bounded
+      // (messages/bounds.ts): at the bound there is none. We refuse to campaign
+      // rather than overflow into a term no peer would accept or we could read
+      // back, and stay a follower: a leader of this term may still exist. Only
+      // a forged or buggy message can bring a node here (docs/wire-format.md §5).
+      this.emit({ kind: 'term-exhausted', term: this.term });
+      return this.becomeFollower(this.term, null, 'cannot campaign: no term left');
+    }
     this.setTerm(this.term + 1, `starting an election: ${reason}`);
     this.vote = this.name;
     this.setLeader(null);

@@ -9,12 +9,18 @@ import { Message, NodeId } from '../messages';
  * handler is always a valid Message; malformed input is dropped and counted.
  */
 export interface Transport {
-  /** Start delivering messages addressed to this node (or broadcast) to `handler`. */
-  start(handler: (message: Message) => void): Promise<void>;
+  /**
+   * Start delivering messages addressed to this node (or broadcast) to
+   * `handler`, with the source address (host:port) of the datagram or
+   * connection it came in on, when the transport knows it.
+   */
+  start(handler: (message: Message, from?: string) => void): Promise<void>;
   /** Send one message; receiver null means one copy to every peer. */
   send(message: Message): void;
   /** Stop receiving and release sockets. */
   close(): Promise<void>;
+  /** What was sent, received and dropped, by reason (docs/wire-format.md, "Transport counters"). */
+  counters?(): object;
 }
 
 /** Who the transport talks to: a peer's name and address. */

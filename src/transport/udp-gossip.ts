@@ -29,12 +29,19 @@
 // sent: the node should refuse the client command (maxEntryBytes()), and if
 // such an entry still reaches send() it is dropped and counted.
 //
-// Nothing here is authenticated: UDP source addresses are not checked (relays
-// arrive from any peer), everything is validated by the codec and dropped and
-// counted when wrong. Use it on a trusted network.
+// Membership at the edge: a datagram is accepted only when its source ip:port
+// (that of the hop that sent it: the origin, or a relay) is the configured
+// address of a member, and its origin -- who must also be the message's sender
+// -- is a member. Anything else is dropped and counted (`notMember`) before it
+// can touch the duplicate memory. This keeps out a process that merely
+// reaches the port; it does not authenticate: a process that can send from a
+// member's address (on that host, or by spoofing UDP source addresses) can
+// still speak for any member, until peer authentication (issue 17).
+// Everything is also validated by the codec and dropped and counted when wrong.
 
 import * as dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { isIPv6 } from 'node:net';
 import { CodecError, CodecErrorCode, canonical, nodeId, validateMessage } from '../messages/codec';
 import { Message, NodeId } from '../messages';
@@ -89,6 +96,7 @@ export interface UdpGossipOptions {
 export type UdpDropReason =
   | 'malformed'
   | 'duplicate'
+  | 'not-member'
   | 'injected-loss'
   | 'queue-full'
   | 'oversized'
@@ -109,6 +117,11 @@ export interface UdpGossipCounters {
   delivered: number;
   /** Copies of already-seen messages ignored. */
   duplicates: number;
+  /**
+   * Datagrams from a source address that is not a member's, or whose origin
+   * (or sender) is not a member, or whose sender is not its origin.
+   */
+  notMember: number;
   /** Datagrams refused by envelope or codec validation, total and by CodecError code. */
   malformed: number;
   malformedByCode: Partial<Record<CodecErrorCode, number>>;
@@ -136,6 +149,7 @@ function zeroCounters(): UdpGossipCounters {
     receivedDatagrams: 0,
     delivered: 0,
     duplicates: 0,
+    notMember: 0,
     malformed: 0,
     malformedByCode: {},
     injectedLoss: 0,
@@ -228,6 +242,7 @@ class RecentIds {
 const DROP_COUNTER: Record<UdpDropReason, keyof Omit<UdpGossipCounters, 'malformedByCode'>> = {
   'malformed': 'malformed',
   'duplicate': 'duplicates',
+  'not-member': 'notMember',
   'injected-loss': 'injectedLoss',
   'queue-full': 'queueFull',
   'oversized': 'oversized',
@@ -242,13 +257,15 @@ export class UdpGossipTransport implements Transport {
   private readonly counts = zeroCounters();
   private readonly seen: RecentIds;
   private readonly peersByName = new Map<string, PeerAddress>();
+  /** Each member's source address "ip:port", resolved at start(). */
+  private readonly memberAddresses = new Set<string>();
   /** Envelope ids: this instance's random nonce and a sequence number. */
   private readonly nonce = randomBytes(4).toString('hex');
   private seq = 0;
   /** Bytes an envelope adds around the message JSON, at most, for our own sends. */
   private readonly overhead: number;
   private socket: dgram.Socket | null = null;
-  private handler: ((m: Message) => void) | null = null;
+  private handler: ((m: Message, from?: string) => void) | null = null;
   private state: 'new' | 'started' | 'closed' = 'new';
   private inFlight = 0;
 
@@ -278,7 +295,7 @@ export class UdpGossipTransport implements Transport {
   }
 
   /** Bind the socket and start delivering to `handler`. */
-  async start(handler: (message: Message) => void): Promise<void> {
+  async start(handler: (message: Message, from?: string) => void): Promise<void> {
     if (this.state !== 'new') throw new Error('UdpGossipTransport: start() called twice or after close()');
     this.handler = handler;
     const { host, port } = this.opts;
@@ -303,8 +320,19 @@ export class UdpGossipTransport implements Transport {
     } catch {
       /* keep the defaults */
     }
+    try {
+      for (const p of this.peersByName.values()) {
+        for (const { address } of await lookup(p.host, { all: true, verbatim: true })) {
+          this.memberAddresses.add(sourceKey(address, p.port));
+        }
+      }
+    } catch (e) {
+      socket.close();
+      this.state = 'closed';
+      throw new Error(`cannot resolve a peer's host: ${(e as Error).message}`);
+    }
     socket.on('error', (e) => this.drop('send-error', e.message));
-    socket.on('message', (buf) => this.onDatagram(buf));
+    socket.on('message', (buf, rinfo) => this.onDatagram(buf, rinfo));
     this.socket = socket;
     this.state = 'started';
   }
@@ -424,9 +452,14 @@ export class UdpGossipTransport implements Transport {
     });
   }
 
-  private onDatagram(buf: Buffer): void {
+  private onDatagram(buf: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.state !== 'started') return;
     this.counts.receivedDatagrams++;
+    const from = sourceKey(rinfo.address, rinfo.port);
+    if (!this.memberAddresses.has(from)) {
+      this.drop('not-member', `datagram from ${from}, not a member's address`);
+      return;
+    }
     let env: GossipEnvelope;
     try {
       env = decodeEnvelope(buf);
@@ -436,11 +469,16 @@ export class UdpGossipTransport implements Transport {
       this.drop('malformed', (e as Error).message);
       return;
     }
+    const { msg } = env;
+    // The origin is who wrote the message: a member other than us, and its sender.
+    if (!this.peersByName.has(String(env.origin)) || !sameNode(msg.sender, env.origin)) {
+      this.drop('not-member', `origin ${String(env.origin)}, sender ${String(msg.sender)}, from ${from}`);
+      return;
+    }
     if (!this.seen.add(env.id)) {
       this.drop('duplicate', env.id);
       return;
     }
-    const { msg } = env;
     const forMe = msg.receiver === null || sameNode(msg.receiver, this.name);
     // Relay what is not only for us, once (we just recorded its id), while
     // hops remain. Never more than our own maxHops, whatever the ttl says.
@@ -453,7 +491,7 @@ export class UdpGossipTransport implements Transport {
     if (!forMe) return;
     this.counts.delivered++;
     try {
-      this.handler?.(withConfiguredNames(msg, this.name, (text) => this.peersByName.get(text)?.name));
+      this.handler?.(withConfiguredNames(msg, this.name, (text) => this.peersByName.get(text)?.name), from);
     } catch (e) {
       this.drop('handler-error', (e as Error).message);
     }
@@ -463,6 +501,12 @@ export class UdpGossipTransport implements Transport {
     this.counts[DROP_COUNTER[reason]]++;
     this.opts.onDrop?.(reason, detail);
   }
+}
+
+/** "ip:port" of a datagram's source, with an IPv4-mapped IPv6 address (::ffff:a.b.c.d) read as IPv4. */
+function sourceKey(address: string, port: number): string {
+  const ip = address.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+  return isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 function resolveOptions(options: UdpGossipOptions) {

@@ -1,7 +1,8 @@
 // ZeroMqTransport: simpleRaft's ZeroMQServer (servers/server.py), made to work.
 //
-// As there, each node binds one PUB socket on its own port and connects one
-// SUB socket to every peer's PUB. simpleRaft's version never delivered a
+// As there, each node binds one PUB socket on its own port and subscribes to
+// every peer's PUB -- here with one SUB socket per peer, so that we know which
+// peer each message came from. simpleRaft's version never delivered a
 // message (../shared/simpleraft-facts.md, fact 10): it ignored its port, set no
 // subscription (a SUB socket with none receives nothing) and sent Python
 // objects instead of bytes. Here:
@@ -16,6 +17,12 @@
 //     filters and a node receives only what is meant for it;
 //   * the JSON frame is the codec's (messages/codec.ts); anything that does
 //     not decode is dropped and counted, never thrown;
+//   * a message must name as its sender the peer whose PUB it came from;
+//     anything else is dropped and counted (`notMember`). A SUB socket only
+//     connects out, and a PUB socket ignores whatever a connecting socket
+//     sends it, so a process outside the cluster cannot inject at all -- unless
+//     it holds a member's configured port (the member down, or on its host),
+//     and then it can speak only as that member (docs/wire-format.md);
 //   * ZeroMQ reconnects by itself to peers that start late or restart
 //     (reconnectInterval). One case it does not: a frame over the SUB
 //     socket's maxMessageSize is a protocol error to libzmq, which drops that
@@ -73,6 +80,7 @@ export type ZeroMqDropReason =
   | 'malformed'
   | 'bad-frames'
   | 'misaddressed'
+  | 'not-member'
   | 'queue-full'
   | 'oversized'
   | 'send-error'
@@ -91,6 +99,8 @@ export interface ZeroMqCounters {
   badFrames: number;
   /** Valid messages whose receiver is another node. */
   misaddressed: number;
+  /** Valid messages whose sender is not the peer whose PUB socket they came from. */
+  notMember: number;
   /** Outgoing messages dropped because the send queue was full. */
   queueFull: number;
   /** Outgoing messages (or entries) too large for maxMessageBytes. */
@@ -114,6 +124,7 @@ function zeroCounters(): ZeroMqCounters {
     malformedByCode: {},
     badFrames: 0,
     misaddressed: 0,
+    notMember: 0,
     queueFull: 0,
     oversized: 0,
     split: 0,
@@ -133,6 +144,7 @@ const DROP_COUNTER: Record<ZeroMqDropReason, keyof Omit<ZeroMqCounters, 'malform
   'malformed': 'malformed',
   'bad-frames': 'badFrames',
   'misaddressed': 'misaddressed',
+  'not-member': 'notMember',
   'queue-full': 'queueFull',
   'oversized': 'oversized',
   'send-error': 'sendErrors',
@@ -148,14 +160,15 @@ export class ZeroMqTransport implements Transport {
   /** Each peer's name by its text (1 and "1" are one node). */
   private readonly peerNames = new Map<string, NodeId>();
   private pub: zmq.Publisher | null = null;
-  private sub: zmq.Subscriber | null = null;
-  private handler: ((m: Message) => void) | null = null;
+  /** One SUB socket per peer, connected to that peer's PUB only. */
+  private subs: zmq.Subscriber[] = [];
+  private handler: ((m: Message, from?: string) => void) | null = null;
   private state: 'new' | 'started' | 'closed' = 'new';
   // The send queue: frames waiting for the PUB socket, oldest at `head`.
   private queue: [Buffer, Buffer][] = [];
   private head = 0;
   private pumping = false;
-  private receiving: Promise<void> | null = null;
+  private receiving: Promise<void>[] = [];
 
   constructor(options: ZeroMqTransportOptions) {
     this.name = options.name;
@@ -182,35 +195,37 @@ export class ZeroMqTransport implements Transport {
   }
 
   /** Bind the PUB socket, connect to every peer, and start delivering to `handler`. */
-  async start(handler: (message: Message) => void): Promise<void> {
+  async start(handler: (message: Message, from?: string) => void): Promise<void> {
     if (this.state !== 'new') throw new Error('ZeroMqTransport: start() called twice or after close()');
     this.handler = handler;
     const { host, port, highWaterMark, reconnectIntervalMs, reconnectIntervalMaxMs, maxMessageBytes } = this.opts;
     const ipv6 = host.includes(':');
     const common = { linger: 0, reconnectInterval: reconnectIntervalMs, reconnectMaxInterval: reconnectIntervalMaxMs, ipv6 };
     const pub = new zmq.Publisher({ ...common, sendHighWaterMark: highWaterMark });
-    // A SUB socket disconnects a peer that sends a frame larger than this, so a
-    // hostile peer cannot make us buffer an unbounded frame.
-    const sub = new zmq.Subscriber({ ...common, receiveHighWaterMark: highWaterMark, maxMessageSize: maxMessageBytes + 1024 });
     try {
       await this.bindWithRetry(pub);
     } catch (e) {
       pub.close();
-      sub.close();
       this.state = 'closed';
       throw new Error(`cannot bind ${endpoint(host, port)}: ${(e as Error).message}`);
     }
-    sub.subscribe(this.ownTopic);
-    sub.subscribe(BROADCAST_TOPIC);
-    const peerEndpoints = new Set(this.opts.peers.map((peer) => endpoint(peer.host, peer.port)));
-    sub.events.on('disconnect', ({ address }) => {
-      if (peerEndpoints.has(address)) this.reconnect(sub, address);
-    });
-    for (const ep of peerEndpoints) sub.connect(ep);
     this.pub = pub;
-    this.sub = sub;
     this.state = 'started';
-    this.receiving = this.receiveLoop(sub);
+    for (const peer of this.opts.peers) {
+      // A SUB socket disconnects a peer that sends a frame larger than
+      // maxMessageSize, so a hostile peer cannot make us buffer an unbounded
+      // frame; the disconnect handler then connects afresh (see reconnect).
+      const sub = new zmq.Subscriber({ ...common, receiveHighWaterMark: highWaterMark, maxMessageSize: maxMessageBytes + 1024 });
+      sub.subscribe(this.ownTopic);
+      sub.subscribe(BROADCAST_TOPIC);
+      const address = endpoint(peer.host, peer.port);
+      sub.events.on('disconnect', (e) => {
+        if (e.address === address) this.reconnect(sub, address);
+      });
+      sub.connect(address);
+      this.subs.push(sub);
+      this.receiving.push(this.receiveLoop(sub, peer));
+    }
     void this.pump();
   }
 
@@ -264,13 +279,13 @@ export class ZeroMqTransport implements Transport {
     this.handler = null;
     this.queue = [];
     this.head = 0;
-    this.sub?.close();
+    for (const sub of this.subs) sub.close();
     if (this.pub) {
       // Unbind first: the port is released sooner (see bindWithRetry).
       await this.pub.unbind(endpoint(this.opts.host, this.opts.port)).catch(() => {});
       this.pub.close();
     }
-    await this.receiving;
+    await Promise.all(this.receiving);
   }
 
   /** A copy of the counters. */
@@ -341,7 +356,7 @@ export class ZeroMqTransport implements Transport {
     }
   }
 
-  private async receiveLoop(sub: zmq.Subscriber): Promise<void> {
+  private async receiveLoop(sub: zmq.Subscriber, peer: PeerAddress): Promise<void> {
     while (this.state === 'started') {
       let frames: Buffer[];
       try {
@@ -350,11 +365,11 @@ export class ZeroMqTransport implements Transport {
         // Only closing the socket makes receive() fail on a SUB socket.
         break;
       }
-      this.onFrames(frames);
+      this.onFrames(frames, peer);
     }
   }
 
-  private onFrames(frames: Buffer[]): void {
+  private onFrames(frames: Buffer[], peer: PeerAddress): void {
     if (frames.length !== 2) {
       this.drop('bad-frames', `${frames.length} frames`);
       return;
@@ -379,10 +394,17 @@ export class ZeroMqTransport implements Transport {
       this.drop('misaddressed', `receiver ${String(message.receiver)} on topic for ${String(this.name)}`);
       return;
     }
+    // Only the peer itself publishes on its PUB socket: a message naming
+    // another sender was relayed or forged, and ZeroMQ never relays.
+    const from = endpoint(peer.host, peer.port).slice('tcp://'.length);
+    if (!sameNode(message.sender, peer.name)) {
+      this.drop('not-member', `sender ${String(message.sender)} on the socket of ${String(peer.name)} (${from})`);
+      return;
+    }
     this.counts.received++;
     message = withConfiguredNames(message, this.name, (text) => this.peerNames.get(text));
     try {
-      this.handler?.(message);
+      this.handler?.(message, from);
     } catch (e) {
       this.drop('handler-error', (e as Error).message);
     }

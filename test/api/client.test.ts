@@ -3,6 +3,7 @@
 
 import { expect } from 'chai';
 import { ApiClientError, RaftClient, normalizeEndpoint } from '../../src/api/client';
+import * as zmq from 'zeromq';
 import { deadEndpoint, startApi } from './fake-node';
 
 type Started = Awaited<ReturnType<typeof startApi>>;
@@ -83,6 +84,36 @@ describe('RaftClient', () => {
     expect(Date.now() - started).to.be.below(3000);
     expect(err).to.be.instanceOf(ApiClientError);
     expect((err as ApiClientError).status).to.be.oneOf([0, 503]);
+  });
+
+  /** The ApiClientError a put throws, or a failed assertion. */
+  async function putError(c: RaftClient): Promise<ApiClientError> {
+    try {
+      await c.put('k', 'v');
+    } catch (e) {
+      if (e instanceof ApiClientError) return e;
+      throw e;
+    }
+    throw new Error('the put succeeded');
+  }
+
+  it('when nothing answers, names every endpoint tried and what happened at each', async () => {
+    const dead2 = await deadEndpoint();
+    const err = await putError(new RaftClient({ endpoints: [dead, dead2], timeoutMs: 300 }));
+    expect(err.status).to.equal(0);
+    for (const ep of [dead, dead2]) expect(err.message).to.include(`${ep}: connection refused: nothing listens there (ECONNREFUSED)`);
+  });
+
+  it('says in words that an endpoint is a Raft (ZeroMQ) port rather than a client API port', async () => {
+    const pub = new zmq.Publisher();
+    await pub.bind('tcp://127.0.0.1:0');
+    try {
+      const raftPort = pub.lastEndpoint!.replace('tcp://', 'http://');
+      const err = await putError(new RaftClient({ endpoints: [raftPort], timeoutMs: 300 }));
+      expect(err.message).to.match(/the answer is not HTTP: is this a node's Raft port rather than its client API port/);
+    } finally {
+      pub.close();
+    }
   });
 
   it('does not retry a final error (400), and reports its message and code', async () => {

@@ -154,6 +154,31 @@ describe('HTTP API: etcd gateway shapes (recorded etcd 3.4 samples)', () => {
     expect(h.member_id).to.equal(memberIdOf('n1'));
   });
 
+  it('reads int64 numbers of any size exactly, as etcd does: int64 max as a bare number, a string with spaces; etcd\'s 400 otherwise', async () => {
+    const max = await rpc('/v3/kv/range', `{"key": "${b64('i/')}", "range_end": "${b64('i0')}", "limit": 9223372036854775807, "keys_only": true}`);
+    expect(max.status, max.text).to.equal(200);
+    expect(max.json).to.not.have.property('more');
+    expect(max.json).to.include({ count: '2' });
+    const spaced = await rpc('/v3/kv/range', { key: b64('i/'), range_end: b64('i0'), limit: ' 1 ' });
+    expect(spaced.json).to.include({ more: true });
+    // The rule in txn compares too: a revision past any the store has is greater than all of them.
+    const cmp = await rpc('/v3/kv/txn', `{"compare": [{"key": "${b64('i/1')}", "target": "MOD", "result": "LESS", "mod_revision": 9223372036854775807}]}`);
+    expect(cmp.json).to.include({ succeeded: true });
+    for (const [body, text] of [
+      [`{"key": "aw==", "limit": 1.5}`, '1.5'],
+      [`{"key": "aw==", "limit": "99999999999999999999"}`, '99999999999999999999'],
+    ]) {
+      const r = await rpc('/v3/kv/range', body);
+      expect(r.status).to.equal(400);
+      expect(r.json).to.deep.equal({
+        error: `json: cannot unmarshal number ${text} into Go value of type int64 (field "limit")`,
+        message: `json: cannot unmarshal number ${text} into Go value of type int64 (field "limit")`,
+        code: 3,
+        field: 'limit',
+      });
+    }
+  });
+
   it('leaves out empty values, and unknown request fields are ignored', async () => {
     await rpc('/v3/kv/put', { key: b64('empty'), whatever: [1, 2] });
     const r = await rpc('/v3/kv/range', { key: b64('empty'), flavour: 'vanilla' });
@@ -342,9 +367,19 @@ describe('HTTP API: malformed input (400 naming the field), limits (413), unknow
     ['value is an object', '/v3/kv/put', { key: 'aw==', value: {} }, 'value'],
     ['range_end is not base64', '/v3/kv/range', { key: 'aw==', range_end: '@' }, 'range_end'],
     ['lease is fractional', '/v3/kv/put', { key: 'aw==', lease: 1.5 }, 'lease'],
-    ['lease is past 2^53 as a number', '/v3/kv/put', { key: 'aw==', lease: 9168662553930758684 }, 'lease'],
     ['lease is not decimal', '/v3/kv/put', { key: 'aw==', lease: '0x10' }, 'lease'],
     ['lease is out of int64 range', '/v3/kv/put', { key: 'aw==', lease: '9223372036854775808' }, 'lease'],
+    ['lease is past int64 as a bare number', '/v3/kv/put', '{"key": "aw==", "lease": 9223372036854775808}', 'lease'],
+    ['limit is below int64 as a bare number', '/v3/kv/range', '{"key": "aw==", "limit": -9223372036854775809}', 'limit'],
+    ['limit has an exponent', '/v3/kv/range', '{"key": "aw==", "limit": 1e3}', 'limit'],
+    ['limit is 1.0', '/v3/kv/range', '{"key": "aw==", "limit": 1.0}', 'limit'],
+    ['limit is "1.5"', '/v3/kv/range', { key: 'aw==', limit: '1.5' }, 'limit'],
+    ['limit has a plus sign', '/v3/kv/range', { key: 'aw==', limit: '+1' }, 'limit'],
+    ['limit has a leading zero', '/v3/kv/range', { key: 'aw==', limit: '01' }, 'limit'],
+    ['limit is true', '/v3/kv/range', { key: 'aw==', limit: true }, 'limit'],
+    ['a txn compare revision is fractional', '/v3/kv/txn', '{"compare": [{"key": "aw==", "target": "MOD", "mod_revision": 2.5}]}', 'compare[0].mod_revision'],
+    ['a nested txn put lease is past int64', '/v3/kv/txn', '{"success": [{"request_put": {"key": "aw==", "lease": 99999999999999999999}}]}', 'success[0].request_put.lease'],
+    ['sort_order is a negative number', '/v3/kv/range', { key: 'aw==', sort_order: -1 }, 'sort_order'],
     ['prev_kv is a string', '/v3/kv/put', { key: 'aw==', prev_kv: 'yes' }, 'prev_kv'],
     ['ignore_value with a value', '/v3/kv/put', { key: 'aw==', value: 'dg==', ignore_value: true }, 'value'],
     ['limit is a word', '/v3/kv/range', { key: 'aw==', limit: 'ten' }, 'limit'],
@@ -498,6 +533,17 @@ describe('HTTP API: status, maintenance status, member list, health', () => {
       { ID: memberIdOf('n2'), name: 'n2', clientURLs: ['http://127.0.0.1:18002'] },
       { ID: memberIdOf('n3'), name: 'n3' },
     ]);
+  });
+
+  it('GET /version in etcd\'s shape (the etcd API level we serve, and our own version); POST is 405 as in etcd', async () => {
+    const r = await get(s.url + '/version');
+    expect([r.status, r.headers.get('content-type'), r.json]).to.deep.equal([
+      200,
+      'application/json',
+      { etcdserver: '3.4.0', etcdcluster: '3.4.0', simpleraft: '0.1.0' },
+    ]);
+    expect((await post(s.url + '/version', {})).status).to.equal(405);
+    expect((await post(s.url + '/health', {})).status).to.equal(405);
   });
 
   it('GET /health is true with a leader and a working read barrier, 503 without a leader', async () => {

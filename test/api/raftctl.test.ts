@@ -1,7 +1,7 @@
 // raftctl against fake-node API servers on 127.0.0.1: a few runs as a user
-// runs it (a separate process through bin/raftctl, bounded by a timeout), and
-// the rest in-process through main(args, io), which is the same code without
-// the ~1 s of process and ts-node start-up per run.
+// runs it (a separate process through bin/raftctl, which runs the compiled
+// dist/ that `npm test` builds first; bounded by a timeout), and the rest
+// in-process through main(args, io), the same code without a process each.
 
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -20,10 +20,12 @@ interface Run {
 }
 
 /** Run bin/raftctl asynchronously (the servers live in this process) with a hard timeout. */
-function spawnRaftctl(args: string[]): Promise<Run> {
+function spawnRaftctl(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     const env = { ...process.env };
     delete env.RAFTCTL_ENDPOINTS;
+    delete env.ETCDCTL_ENDPOINTS;
+    Object.assign(env, extraEnv);
     execFile(process.execPath, [RAFTCTL, ...args], { timeout: 20_000, env }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
@@ -72,6 +74,17 @@ describe('raftctl', function () {
       });
       expect(await spawnRaftctl([...ep, 'del', 'sp/a'])).to.deep.equal({ code: 0, stdout: '1\n', stderr: '' });
       expect(a.kv.get(Buffer.from('sp/a'))).to.equal(undefined);
+    });
+
+    it('takes its endpoints from RAFTCTL_ENDPOINTS, else from ETCDCTL_ENDPOINTS (host:port as etcdctl takes it); --endpoints wins', async () => {
+      const etcdStyle = a.url.replace('http://', '');
+      expect(await spawnRaftctl(['put', 'sp/env', 'e'], { ETCDCTL_ENDPOINTS: etcdStyle })).to.deep.equal({ code: 0, stdout: 'OK\n', stderr: '' });
+      expect(a.kv.get(Buffer.from('sp/env'))!.value.toString()).to.equal('e');
+      // Ours first: a dead ETCDCTL_ENDPOINTS is not used when RAFTCTL_ENDPOINTS is set.
+      const both = await spawnRaftctl(['get', 'sp/env'], { RAFTCTL_ENDPOINTS: a.url, ETCDCTL_ENDPOINTS: dead });
+      expect(both).to.deep.equal({ code: 0, stdout: 'sp/env\ne\n', stderr: '' });
+      const flag = await spawnRaftctl(['--endpoints', a.url, 'get', 'sp/env'], { RAFTCTL_ENDPOINTS: dead, ETCDCTL_ENDPOINTS: dead });
+      expect(flag).to.deep.equal({ code: 0, stdout: 'sp/env\ne\n', stderr: '' });
     });
 
     it('fails over to the second endpoint when the first is down', async () => {

@@ -53,6 +53,10 @@ describe('node options', () => {
     expect(() => parseNodeOptions([...base(), '--data-dir', file])).to.throw(ConfigError, /is not a directory/);
   });
 
+  it('names a misspelled flag rather than the required one it stands for', () => {
+    expect(() => parseNodeOptions(['--nmae', 'n1', '--port', '5001'])).to.throw(ConfigError, /unknown option '--nmae'/);
+  });
+
   it('refuses a missing --name', () => {
     expect(() => parseNodeOptions(['--port', '5001'])).to.throw(ConfigError, /--name/);
   });

@@ -235,7 +235,9 @@ describe('interop: TypeScript nodes tolerate what simpleRaft sends', () => {
       const t = new UdpGossipTransport({ name: '1', port, peers: [{ name: '2', host: LOOPBACK, port: peerPort }] });
       const inbox = new Inbox();
       await t.start(inbox.handler);
+      // The peer's configured address: datagrams from anywhere else are refused.
       const raw = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => raw.bind(peerPort, LOOPBACK, () => resolve()));
       try {
         const env = encodeEnvelope({ v: 1, id: 'py-1', origin: 2, ttl: 0, msg: pythonVote(2, 1) });
         await new Promise<void>((resolve, reject) => raw.send(env, port, LOOPBACK, (e) => (e ? reject(e) : resolve())));

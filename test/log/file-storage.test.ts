@@ -6,18 +6,37 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataDirMismatchError, FileStorage, FileStorageOptions, StorageCorruptionError, StorageFailedError } from '../../src/log/file-storage';
+import {
+  DataDirMismatchError,
+  FileStorage,
+  FileStorageOptions,
+  OutOfRangeDataError,
+  StorageCorruptionError,
+  StorageFailedError,
+  UnwritableValueError,
+} from '../../src/log/file-storage';
+import { RAFT_NUMBER_LIMIT } from '../../src/messages/bounds';
 import { MemoryStorage } from '../../src/log/storage';
 import { HardState } from '../../src/log/types';
 import { encodeSnapshotFile, scanSegment, snapshotName } from '../../src/log/wal';
 import { SeededRng } from '../../src/time/rng';
 import { FaultyFs, InjectedIoError } from './faulty-fs';
-import { CountingFs, dirPicture, entries, removeTempDirs, samePicture, storageState, tempDir } from './helpers';
+import { appendUncheckedHardState, CountingFs, dirPicture, entries, removeTempDirs, samePicture, storageState, tempDir } from './helpers';
 
 const HS = (currentTerm: number, votedFor: string | null, commitIndex: number): HardState => ({ currentTerm, votedFor, commitIndex });
 
 function open(dir: string, extra: Partial<FileStorageOptions> = {}): FileStorage {
   return FileStorage.open({ dir, clusterId: 'test-cluster', node: 'n1', ...extra });
+}
+
+/** What opening `dir` throws (null when it opens). */
+function openError(dir: string): unknown {
+  try {
+    open(dir).close();
+    return null;
+  } catch (e) {
+    return e;
+  }
 }
 
 function segments(dir: string): string[] {
@@ -276,6 +295,56 @@ describe('FileStorage', () => {
     });
   });
 
+  describe('bounds on terms and indices (issue 18): never written, and named when read', () => {
+    const LIMIT = RAFT_NUMBER_LIMIT;
+    const refusals: [string, (s: FileStorage) => unknown, RegExp][] = [
+      ['a term at the limit', (s) => s.save({ hardState: HS(LIMIT, null, 0), entries: [], snapshot: null }), /currentTerm 9007199253692416/],
+      ['a term of 2^53', (s) => s.save({ hardState: HS(2 ** 53, null, 0), entries: [], snapshot: null }), /currentTerm 9007199254740992/],
+      ['a commit index of 2^63', (s) => s.save({ hardState: HS(1, null, 2 ** 63), entries: [], snapshot: null }), /commitIndex/],
+      ['a vote for a name the codec refuses', (s) => s.save({ hardState: HS(1, 'a\u0000b', 0), entries: [], snapshot: null }), /votedFor/],
+      ['an entry of term 2^53 - 1', (s) => s.save({ hardState: null, entries: [{ index: 6, term: 2 ** 53 - 1, value: 1 }], snapshot: null }), /entry 6 term/],
+      ['a good entry with a bad one after it', (s) => s.save({ hardState: HS(3, 'n2', 5), entries: [{ index: 6, term: 3, value: 1 }, { index: 7, term: LIMIT, value: 1 }], snapshot: null }), /entry 7 term/],
+      ['a snapshot of term 1e300', (s) => s.save({ hardState: null, entries: [], snapshot: { index: 9, term: 1e300, data: Buffer.from('x') } }), /snapshot term/],
+      ['a fractional term, asynchronously', (s) => s.saveAsync({ hardState: HS(3.5, null, 0), entries: [], snapshot: null }), /currentTerm 3\.5/],
+    ];
+    for (const [what, write, message] of refusals) {
+      it(`refuses ${what} before writing anything; the directory still opens`, async () => {
+        const dir = tempDir();
+        const s = open(dir);
+        s.save({ hardState: HS(3, 'n2', 5), entries: entries(1, 5, 3), snapshot: null });
+        const state = storageState(s);
+        const before = dirPicture(dir);
+        let err: unknown = null;
+        try {
+          await write(s);
+        } catch (e) {
+          err = e;
+        }
+        expect(err).to.be.instanceOf(UnwritableValueError);
+        expect((err as Error).message).to.match(message);
+        expect(samePicture(before, dirPicture(dir)), 'the directory changed').to.equal(true);
+        expect(storageState(s)).to.deep.equal(state);
+        // Not a disk failure: the storage takes the next good batch.
+        s.save({ hardState: HS(4, null, 5), entries: [], snapshot: null });
+        s.close();
+        expect(open(dir).hardState()).to.deep.equal(HS(4, null, 5));
+      });
+    }
+
+    it('a directory an older version wrote with term 2^53 stops with OutOfRangeDataError naming the value, modifying nothing', () => {
+      const dir = tempDir();
+      const s = open(dir);
+      s.save({ hardState: HS(3, 'n2', 0), entries: [], snapshot: null });
+      s.close();
+      appendUncheckedHardState(dir, { currentTerm: 2 ** 53, votedFor: null, commitIndex: 0 });
+      const before = dirPicture(dir);
+      const err = openError(dir);
+      expect(err).to.be.instanceOf(OutOfRangeDataError);
+      expect((err as Error).message).to.match(/wal-0000000000000001\.log at offset \d+: currentTerm 9007199254740992 is not below 9007199253692416/);
+      expect(samePicture(before, dirPicture(dir))).to.equal(true);
+    });
+  });
+
   describe('recovery: corruption stops the node, nothing modified', () => {
     it('a bit flip anywhere in the middle of a segment names the file and the offset of its record', () => {
       const dir = tempDir();
@@ -293,12 +362,7 @@ describe('FileStorage', () => {
         bad[pos] ^= bit;
         fs.writeFileSync(target, bad);
         const before = dirPicture(dir);
-        let err: unknown = null;
-        try {
-          open(dir).close();
-        } catch (e) {
-          err = e;
-        }
+        const err = openError(dir);
         expect(err, `flip of bit ${bit} at ${pos}`).to.be.instanceOf(StorageCorruptionError);
         const c = err as StorageCorruptionError;
         const expectedOffset = Math.max(...recordStarts.filter((o) => o <= pos));

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { crc32 } from '../../src/log/crc32';
 import { Storage } from '../../src/log/storage';
 import { LogEntry } from '../../src/log/types';
 import { realFs, WalFs } from '../../src/log/wal-fs';
@@ -81,4 +82,19 @@ export function entries(from: number, to: number, term: number, tag = 'v'): LogE
   const out: LogEntry[] = [];
   for (let i = from; i <= to; i++) out.push({ index: i, term, value: { [tag]: i } });
   return out;
+}
+
+/**
+ * Append a hard state record to the last WAL segment of `dir` as a version
+ * before the bound on terms (issue 18) could write it: framed like any
+ * record, without the check encodeHardState makes now.
+ */
+export function appendUncheckedHardState(dir: string, hs: { currentTerm: number; votedFor: string | null; commitIndex: number }): void {
+  const last = fs.readdirSync(dir).filter((n) => n.startsWith('wal-')).sort().pop()!;
+  const body = Buffer.concat([Buffer.from([2]), Buffer.from(JSON.stringify(hs))]);
+  const header = Buffer.alloc(12);
+  header.writeUInt32LE(body.length, 0);
+  header.writeUInt32LE((body.length ^ 0xffffffff) >>> 0, 4);
+  header.writeUInt32LE(crc32(body), 8);
+  fs.appendFileSync(path.join(dir, last), Buffer.concat([header, body]));
 }

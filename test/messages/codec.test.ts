@@ -15,6 +15,7 @@ import {
   MAX_VALUE_DEPTH,
   tryDecodeMessage,
 } from '../../src/messages/codec';
+import { MAX_RAFT_NUMBER, RAFT_NUMBER_LIMIT } from '../../src/messages/bounds';
 import { Message, MessageType } from '../../src/messages';
 import { SeededRng } from '../../src/time/rng';
 import { ALL_TYPES, fuzzInput, randomMessage } from './fuzz-inputs';
@@ -325,13 +326,13 @@ describe('codec: rejections name the code and the field', () => {
   it('negative, fractional and unsafe integers', () => {
     expectRejected(valid((m) => (m.term = -1)), 'bad-field', '$.term');
     expectRejected(valid((m) => (m.term = 1.5)), 'bad-field', '$.term');
-    expectRejected(valid((m) => (m.term = 2 ** 53)), 'bad-field', '$.term');
+    expectRejected(valid((m) => (m.term = 2 ** 53)), 'out-of-range', '$.term');
     expectRejected(valid((m) => (m.data.prevLogIndex = 0.1)), 'bad-field', '$.data.prevLogIndex');
     expectRejected(valid((m) => (m.data.leaderCommit = -5)), 'bad-field', '$.data.leaderCommit');
     expectRejected(valid((m) => (m.data.entries = [{ term: -1, value: 1 }])), 'bad-field', '$.data.entries[0].term');
     expectRejected(valid((m) => (m.timestamp = -1)), 'bad-field', '$.timestamp');
     // Spelled so that JSON.stringify could not: 2^53 + 1, and an overflow to Infinity.
-    expectRejected(encodeMessage(heartbeat).replace('"term":3', '"term":9007199254740993'), 'bad-field', '$.term');
+    expectRejected(encodeMessage(heartbeat).replace('"term":3', '"term":9007199254740993'), 'out-of-range', '$.term');
     expectRejected(encodeMessage(heartbeat).replace('"term":3', '"term":1e400'), 'bad-field', '$.term');
     expectRejected(encodeMessage(heartbeat).replace('"timestamp":1700000000', '"timestamp":1e400'), 'bad-field', '$.timestamp');
   });
@@ -389,6 +390,77 @@ describe('codec: rejections name the code and the field', () => {
   });
 });
 
+describe('codec: every term and index is bounded below RAFT_NUMBER_LIMIT (bounds.ts)', () => {
+  // Each field that carries a term or an index, in a message of its type.
+  const vote: Message = { type: MessageType.RequestVote, sender: 'n2', receiver: null, term: 4, timestamp: 0, data: { lastLogIndex: 9, lastLogTerm: 3 } };
+  const reply: Message = {
+    type: MessageType.Response, sender: 'n2', receiver: 'n1', term: 3, timestamp: 0,
+    data: { response: false, currentTerm: 3, matchIndex: 1, conflictIndex: 2, conflictTerm: 1, context: 4, snapshotOffset: 5 },
+  };
+  const chunk: Message = {
+    type: MessageType.InstallSnapshot, sender: 'n1', receiver: 'n2', term: 3, timestamp: 0,
+    data: { leaderId: 'n1', lastIncludedIndex: 10, lastIncludedTerm: 2, offset: 0, data: '', done: true },
+  };
+  const readReply: Message = { type: MessageType.ReadIndexResponse, sender: 'n1', receiver: 'n2', term: 3, timestamp: 0, data: { context: 'r', index: 4 } };
+  const withEntry: Message = { ...heartbeat, data: { ...heartbeat.data, entries: [{ term: 2, value: 1 }] } } as Message;
+  const FIELDS: [Message, (m: Record<string, any>, v: unknown) => void, string][] = [
+    [heartbeat, (m, v) => (m.term = v), '$.term'],
+    [heartbeat, (m, v) => (m.sender = v), '$.sender'],
+    [heartbeat, (m, v) => (m.data.prevLogIndex = v), '$.data.prevLogIndex'],
+    [heartbeat, (m, v) => (m.data.prevLogTerm = v), '$.data.prevLogTerm'],
+    [heartbeat, (m, v) => (m.data.leaderCommit = v), '$.data.leaderCommit'],
+    [withEntry, (m, v) => (m.data.entries[0].term = v), '$.data.entries[0].term'],
+    [vote, (m, v) => (m.data.lastLogIndex = v), '$.data.lastLogIndex'],
+    [vote, (m, v) => (m.data.lastLogTerm = v), '$.data.lastLogTerm'],
+    ...['currentTerm', 'matchIndex', 'conflictIndex', 'conflictTerm', 'context', 'snapshotOffset'].map(
+      (k) => [reply, (m: Record<string, any>, v: unknown) => (m.data[k] = v), `$.data.${k}`] as [Message, (m: Record<string, any>, v: unknown) => void, string],
+    ),
+    [chunk, (m, v) => (m.data.lastIncludedIndex = v), '$.data.lastIncludedIndex'],
+    [chunk, (m, v) => (m.data.lastIncludedTerm = v), '$.data.lastIncludedTerm'],
+    [chunk, (m, v) => (m.data.offset = v), '$.data.offset'],
+    [readReply, (m, v) => (m.data.index = v), '$.data.index'],
+  ];
+  /** The message with the field spelled exactly `spelled` (which JSON.stringify may not be able to write). */
+  const spell = (base: Message, set: (m: Record<string, any>, v: unknown) => void, spelled: string): string =>
+    valid((m) => set(m, '@@number@@'), base).replace('"@@number@@"', spelled);
+
+  it('accepts the largest, MAX_RAFT_NUMBER = 2^53 - 2^20 - 1, in every field', () => {
+    expect(MAX_RAFT_NUMBER).to.equal(2 ** 53 - 2 ** 20 - 1);
+    for (const [base, set, field] of FIELDS) {
+      const m = decodeMessage(spell(base, set, String(MAX_RAFT_NUMBER)));
+      expect(encodeMessage(m), field).to.include(String(MAX_RAFT_NUMBER));
+    }
+  });
+
+  it('refuses, as out-of-range, the limit itself, 2^53 - 1, 2^53, 2^63 and exponent notation, in every field', () => {
+    const spellings = [String(RAFT_NUMBER_LIMIT), String(RAFT_NUMBER_LIMIT + 1), '9007199254740991', '9007199254740992', '9223372036854775808', '1e300', '1E16', '9.007199254740991e15'];
+    for (const [base, set, field] of FIELDS) {
+      for (const spelled of spellings) expectRejected(spell(base, set, spelled), 'out-of-range', field);
+    }
+  });
+
+  it('refuses, as bad-field, negative and fractional numbers, in every field', () => {
+    for (const [base, set, field] of FIELDS) {
+      for (const spelled of ['-1', '-1e300', '0.5', '1e-300', '1e400']) {
+        expectRejected(spell(base, set, spelled), 'bad-field', field);
+      }
+    }
+  });
+
+  it('seeded: whole numbers below the limit pass unchanged, at or above it are out-of-range', () => {
+    const rng = new SeededRng(18);
+    for (let i = 0; i < 2000; i++) {
+      const [base, set, field] = FIELDS[rng.int(0, FIELDS.length)];
+      // Around the limit (within 2^21 either side) or anywhere up to 2^64.
+      const near = RAFT_NUMBER_LIMIT + rng.int(-(2 ** 21), 2 ** 21);
+      const v = rng.chance(0.5) ? near : Math.floor(rng.next() * 2 ** 64);
+      const text = spell(base, set, String(v));
+      if (v < RAFT_NUMBER_LIMIT) expect(encodeMessage(decodeMessage(text)), field).to.equal(text);
+      else expectRejected(text, 'out-of-range', field);
+    }
+  });
+});
+
 describe('codec: fuzz', function () {
   this.timeout(120_000);
   const SEED = 20_240_601;
@@ -438,7 +510,7 @@ describe('codec: fuzz', function () {
     // The inputs reach every path: messages of every kind get through, and every error code occurs.
     expect(accepted, 'too few inputs accepted').to.be.greaterThan(N / 10);
     expect([...codes.keys()].sort()).to.deep.equal(
-      ['bad-field', 'bad-json', 'missing-field', 'too-large', 'unexpected-key', 'unknown-type'],
+      ['bad-field', 'bad-json', 'missing-field', 'out-of-range', 'too-large', 'unexpected-key', 'unknown-type'],
     );
     for (const [code, n] of codes) expect(n, `only ${n} inputs rejected with ${code}`).to.be.greaterThan(100);
     expect([...hows.keys()].some((h) => h.includes('tree')), 'no mutated input was accepted').to.equal(true);

@@ -6,6 +6,7 @@
 // against the Python decoder (test/interop/python-vectors.test.ts).
 
 import { encodeMessage, MAX_NODE_NAME_LENGTH, MAX_VALUE_DEPTH } from '../../src/messages/codec';
+import { MAX_RAFT_NUMBER, RAFT_NUMBER_LIMIT } from '../../src/messages/bounds';
 import { Message, MessageType, NodeId, WireEntry } from '../../src/messages';
 import { SeededRng } from '../../src/time/rng';
 
@@ -38,7 +39,7 @@ const NAMES: NodeId[] = [
   1,
   2,
   42,
-  Number.MAX_SAFE_INTEGER,
+  MAX_RAFT_NUMBER, // integer names share the bound on terms and indices
 ];
 
 function randomIndex(rng: SeededRng): number {
@@ -50,7 +51,7 @@ function randomIndex(rng: SeededRng): number {
     case 2:
       return rng.int(0, 1_000_000);
     case 3:
-      return Number.MAX_SAFE_INTEGER - rng.int(0, 3);
+      return MAX_RAFT_NUMBER - rng.int(0, 3); // at the bound (bounds.ts)
     default:
       return rng.int(0, 100);
   }
@@ -276,7 +277,8 @@ function swapValue(rng: SeededRng): unknown {
     case 3:
       return 0.5;
     case 4:
-      return 2 ** 53;
+      // Whole numbers at and beyond the bound on terms and indices (bounds.ts).
+      return pick(rng, [RAFT_NUMBER_LIMIT, RAFT_NUMBER_LIMIT + 1, Number.MAX_SAFE_INTEGER, 2 ** 53, 2 ** 63, 1e300]);
     case 5:
       return '';
     case 6:

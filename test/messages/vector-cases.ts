@@ -7,6 +7,7 @@
 // write the files, and review the diff (as etcd's datadriven tests do).
 
 import { CodecErrorCode, encodeMessage } from '../../src/messages/codec';
+import { MAX_RAFT_NUMBER } from '../../src/messages/bounds';
 import { Message, MessageType } from '../../src/messages';
 
 export interface ValidVector {
@@ -36,6 +37,17 @@ export const VALID_VECTORS: ValidVector[] = [
     message: {
       type: MessageType.AppendEntries, sender: 'n1', receiver: null, term: 2, timestamp: T,
       data: { leaderId: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 },
+    },
+  },
+  {
+    name: 'append-entries-largest-numbers',
+    note: 'every term and index at MAX_RAFT_NUMBER = 2^53 - 2^20 - 1, the largest accepted (bounds.ts)',
+    message: {
+      type: MessageType.AppendEntries, sender: 'n1', receiver: 'n2', term: MAX_RAFT_NUMBER, timestamp: T,
+      data: {
+        leaderId: 'n1', prevLogIndex: MAX_RAFT_NUMBER, prevLogTerm: MAX_RAFT_NUMBER,
+        entries: [{ term: MAX_RAFT_NUMBER, value: null }], leaderCommit: MAX_RAFT_NUMBER,
+      },
     },
   },
   {
@@ -272,7 +284,31 @@ export const INVALID_VECTORS: InvalidVector[] = [
   },
   {
     file: 'unsafe-integer.json', note: '2^53 + 1 has no exact double: refused, not rounded',
-    bytes: text(heartbeat.replace('"leaderCommit":0', '"leaderCommit":9007199254740993')), code: 'bad-field', field: '$.data.leaderCommit',
+    bytes: text(heartbeat.replace('"leaderCommit":0', '"leaderCommit":9007199254740993')), code: 'out-of-range', field: '$.data.leaderCommit',
+  },
+  {
+    file: 'term-at-limit.json', note: 'a term of RAFT_NUMBER_LIMIT = 2^53 - 2^20, the first refused (bounds.ts)',
+    bytes: text(heartbeat.replace('"term":2', '"term":9007199253692416')), code: 'out-of-range', field: '$.term',
+  },
+  {
+    file: 'term-max-safe-integer.json', note: 'a term of 2^53 - 1: safe, but without headroom for term + 1',
+    bytes: text(heartbeat.replace('"term":2', '"term":9007199254740991')), code: 'out-of-range', field: '$.term',
+  },
+  {
+    file: 'term-2-to-63.json', note: 'a term of 2^63 (an int64 overflow on other systems)',
+    bytes: text(heartbeat.replace('"term":2', '"term":9223372036854775808')), code: 'out-of-range', field: '$.term',
+  },
+  {
+    file: 'index-exponent.json', note: 'a prevLogIndex in exponent notation, 1e300: whole, but far beyond the limit',
+    bytes: text(heartbeat.replace('"prevLogIndex":0', '"prevLogIndex":1e300')), code: 'out-of-range', field: '$.data.prevLogIndex',
+  },
+  {
+    file: 'entry-term-at-limit.json', note: 'an entry term at the limit: entries are bounded as the envelope is',
+    bytes: text(withEntries.replace('{"term":2,', '{"term":9007199253692416,')), code: 'out-of-range', field: '$.data.entries[0].term',
+  },
+  {
+    file: 'negative-exponent-index.json', note: 'a negative whole number in exponent notation is malformed, not out of range',
+    bytes: text(heartbeat.replace('"leaderCommit":0', '"leaderCommit":-1e300')), code: 'bad-field', field: '$.data.leaderCommit',
   },
   {
     file: 'null-prev-log-term.json', note: 'prevLogTerm null (simpleRaft\'s _lastLogTerm on an empty log): the wire says 0',

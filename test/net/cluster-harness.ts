@@ -18,6 +18,8 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   udpDropRate?: number;
   extraArgs?: string[];
+  /** Pass --peer-apis (default true); false starts nodes as the README's one-node-per-terminal recipe does. */
+  peerApis?: boolean;
 }
 
 export interface Status {
@@ -28,6 +30,9 @@ export interface Status {
   commitIndex: number;
   lastApplied: number;
   lastLogIndex: number;
+  /** Term jumps and the transport's drop counters (docs/wire-format.md, "Transport counters"). */
+  counters?: { termJumps: number; transport: Record<string, unknown> };
+  peers: { name: string | number }[];
 }
 
 interface NodeProc {
@@ -57,6 +62,29 @@ export function runNode(args: string[], timeoutMs = 20_000): Promise<{ code: num
   });
 }
 
+/** GET /status of the node whose client API is on 127.0.0.1:`apiPort`; null while it does not answer. */
+export async function statusAt(apiPort: number): Promise<Status | null> {
+  try {
+    const res = await fetch(`http://${LOOPBACK}:${apiPort}/status`, { signal: AbortSignal.timeout(1000) });
+    return res.ok ? ((await res.json()) as Status) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The name of the one leader that every node with a client API on `apiPorts` follows, once there is one. */
+export async function agreedLeader(apiPorts: number[], timeoutMs = 60_000): Promise<string> {
+  let leader = '';
+  await waitFor(async () => {
+    const s = await Promise.all(apiPorts.map(statusAt));
+    const leaders = s.filter((x) => x?.role === 'leader');
+    if (leaders.length !== 1 || !s.every((x) => x !== null && x.leader === leaders[0]!.name)) return false;
+    leader = leaders[0]!.name;
+    return true;
+  }, timeoutMs, `one leader among the nodes with client APIs on ${apiPorts.join(', ')}`, 50);
+  return leader;
+}
+
 export class ProcessCluster {
   readonly dataRoot = mkdtempSync(path.join(tmpdir(), 'raft-proc-'));
   readonly nodes: NodeProc[] = [];
@@ -74,6 +102,7 @@ export class ProcessCluster {
       heartbeatMs: 50,
       udpDropRate: 0,
       extraArgs: [],
+      peerApis: true,
       ...options,
     };
     const c = new ProcessCluster(o);
@@ -106,7 +135,7 @@ export class ProcessCluster {
     ];
     if (others.length > 0) {
       args.push('--peers', others.map((m) => `${m.name}=${LOOPBACK}:${m.port}`).join(','));
-      args.push('--peer-apis', others.map((m) => `${m.name}=${LOOPBACK}:${m.api}`).join(','));
+      if (this.o.peerApis) args.push('--peer-apis', others.map((m) => `${m.name}=${LOOPBACK}:${m.api}`).join(','));
     }
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     n.output = [];
@@ -120,12 +149,7 @@ export class ProcessCluster {
   }
 
   async status(i: number): Promise<Status | null> {
-    try {
-      const res = await fetch(`${this.url(i)}/status`, { signal: AbortSignal.timeout(1000) });
-      return res.ok ? ((await res.json()) as Status) : null;
-    } catch {
-      return null;
-    }
+    return statusAt(this.nodes[i].api);
   }
 
   isRunning(i: number): boolean {
@@ -196,8 +220,9 @@ export class ProcessCluster {
     });
   }
 
-  async restart(i: number): Promise<void> {
-    await this.kill(i);
+  /** Stop node i (SIGKILL unless told) if it runs, start it again on its data directory, wait until it serves. */
+  async restart(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.kill(i, signal);
     this.launch(i);
     await waitFor(async () => (await this.status(i)) !== null, 30_000, `${this.nodes[i].name} to serve again`, 100);
   }

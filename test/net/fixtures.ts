@@ -51,9 +51,9 @@ export class Inbox {
 
 /** A transport a test drives by hand: it delivers through `handler` and reads what was `sent`. */
 export class FakeTransport implements Transport {
-  handler: ((m: Message) => void) | null = null;
+  handler: ((m: Message, from?: string) => void) | null = null;
   sent: Message[] = [];
-  async start(h: (m: Message) => void): Promise<void> {
+  async start(h: (m: Message, from?: string) => void): Promise<void> {
     this.handler = h;
   }
   send(m: Message): void {

@@ -53,6 +53,29 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
+/**
+ * A base port b below 32768 such that b + each of `offsets` was free for TCP
+ * and UDP a moment ago (for a program that derives its ports from one base,
+ * as `npm start --base-port` does).
+ */
+export async function freeBasePort(offsets: number[]): Promise<number> {
+  const top = Math.max(...offsets);
+  for (let tries = 0; tries < 1000; tries++) {
+    const b = LOW + Math.floor(Math.random() * (HIGH - LOW - top));
+    const held: Held[] = [];
+    for (const o of offsets) {
+      const tcp = await holdTcp(b + o);
+      const udp = tcp && (await holdUdp(b + o));
+      if (tcp) held.push(tcp);
+      if (udp) held.push(udp);
+      if (!tcp || !udp) break;
+    }
+    await Promise.all(held.map((h) => h.close()));
+    if (held.length === 2 * offsets.length) return b;
+  }
+  throw new Error(`no free base port for offsets ${offsets.join(', ')}`);
+}
+
 /** `n` distinct TCP ports (see freePorts). */
 export const freeTcpPorts = freePorts;
 /** `n` distinct UDP ports (see freePorts). */

@@ -2,11 +2,13 @@
 // transports. Few, bounded in time, and they clean up after themselves.
 
 import { expect } from 'chai';
+import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FileStorage } from '../../src/log/file-storage';
+import { appendUncheckedHardState } from '../log/helpers';
 import { b64, ProcessCluster, runNode } from './cluster-harness';
 import { freeTcpPorts, LOOPBACK } from './ports';
 import { waitFor } from './wait';
@@ -95,6 +97,33 @@ for (const transport of ['zmq', 'udp'] as const) {
   });
 }
 
+describe('--log-level debug logs dropped messages, a flood in a few lines', function () {
+  this.timeout(120_000);
+  let c: ProcessCluster;
+  after(async () => {
+    await c?.stop();
+  });
+
+  it('a flood of malformed datagrams: the first ones by line, the rest in one total', async () => {
+    c = await ProcessCluster.start({ nodes: 1, transport: 'udp', extraArgs: ['--log-level', 'debug'] });
+    const sock = dgram.createSocket('udp4');
+    try {
+      for (let i = 0; i < 200; i++) {
+        await new Promise<void>((r, j) => sock.send(Buffer.from(`not json ${i}`), c.nodes[0].port, LOOPBACK, (e) => (e ? j(e) : r())));
+      }
+    } finally {
+      sock.close();
+    }
+    const dropLines = () => c.log(0).split('\n').filter((l) => l.includes('dropped a message'));
+    await waitFor(() => dropLines().some((l) => /malformed: \d+ more within 1000 ms/.test(l)), 20_000, 'the total of malformed datagrams');
+    const lines = dropLines();
+    const counted = lines.reduce((sum, l) => sum + Number(/malformed: (\d+) more/.exec(l)?.[1] ?? (/malformed \(/.test(l) ? 1 : 0)), 0);
+    // The kernel may drop a few datagrams itself under load: at most 200 arrive.
+    expect(counted, lines.join('\n')).to.be.within(6, 200);
+    expect(lines.length, lines.join('\n')).to.be.below(20);
+  });
+});
+
 describe('real processes over udp with 20% datagram loss', function () {
   this.timeout(120_000);
   let c: ProcessCluster;
@@ -126,6 +155,7 @@ describe('bad configuration exits with code 2 and one clear line', function () {
 
   const cases: [string, string[], RegExp][] = [
     ['unknown flag', ['--name', 'n1', '--port', '5001', '--bogus'], /unknown option '--bogus'/],
+    ['misspelled required flag', ['--nmae', 'n1', '--port', '5001'], /unknown option '--nmae' \(Did you mean --name\?\)/],
     ['port out of range', ['--name', 'n1', '--port', '99999'], /--port: "99999" is not a port/],
     ['itself among its peers', ['--name', 'n1', '--port', '5001', '--peers', 'n1=127.0.0.1:5002'], /n1 is this node itself/],
     ['duplicate names', ['--name', 'n1', '--port', '5001', '--peers', 'n2=127.0.0.1:5002,n2=127.0.0.1:5003'], /duplicate name n2/],
@@ -138,6 +168,14 @@ describe('bad configuration exits with code 2 and one clear line', function () {
       expect(r.stderr).to.match(message);
     });
   }
+
+  it('a data directory the kernel will not create (/proc/nope) is refused at once', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const r = await runNode(['--name', 'n1', '--port', '5001', '--data-dir', '/proc/nope']);
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr.trim().split('\n')).to.have.length(1);
+    expect(r.stderr).to.match(/--data-dir: \/proc\/nope is not usable/);
+  });
 
   it('port in use', async () => {
     const [port, api] = await freeTcpPorts(2);
@@ -159,6 +197,35 @@ describe('bad configuration exits with code 2 and one clear line', function () {
     const r = await runNode(['--name', 'n2', '--port', String(port), '--api-port', String(api), '--data-dir', owned]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/n1/);
+  });
+
+  it('a data directory an older version left with term 2^53 (issue 18): says what and how to recover, exit 2', async () => {
+    const old = path.join(dir, 'term-2-53');
+    const s = FileStorage.open({ dir: old, clusterId: 'simpleraft', node: 'n1' });
+    s.save({ hardState: { currentTerm: 4, votedFor: 'n1', commitIndex: 0 }, entries: [], snapshot: null });
+    s.close();
+    appendUncheckedHardState(old, { currentTerm: 2 ** 53, votedFor: null, commitIndex: 0 });
+    const [port, api] = await freeTcpPorts(2);
+    const r = await runNode(['--name', 'n1', '--port', String(port), '--api-port', String(api), '--data-dir', old]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/currentTerm 9007199254740992 is not below 9007199253692416/);
+    expect(r.stderr).to.include(`mv ${old} ${old}.out-of-range`);
+    expect(r.stderr).to.not.match(/\n\s+at /); // no stack trace
+  });
+
+  it('a data directory in use by a live node: exits 2 naming its process, before reading it', async () => {
+    const c = await ProcessCluster.start({ nodes: 1 });
+    try {
+      const [port, api] = await freeTcpPorts(2);
+      const r = await runNode(['--name', 'n1', '--port', String(port), '--api-port', String(api), '--data-dir', path.join(c.dataRoot, 'n1')]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+      expect(r.stderr).to.match(new RegExp(`is in use by process ${c.nodes[0].child!.pid}`));
+      expect(r.stdout).to.not.match(/recovered/);
+      expect(c.isRunning(0)).to.equal(true);
+    } finally {
+      await c.stop();
+    }
   });
 
   it('--help prints the usage and exits 0', async () => {

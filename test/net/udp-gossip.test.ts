@@ -7,6 +7,7 @@
 
 import { expect } from 'chai';
 import * as dgram from 'node:dgram';
+import { MAX_RAFT_NUMBER } from '../../src/messages/bounds';
 import { MessageType, NodeId } from '../../src/messages';
 import { SeededRng } from '../../src/time/rng';
 import { encodedEntryBytes } from '../../src/transport/split';
@@ -104,10 +105,23 @@ describe('UdpGossipTransport (127.0.0.1)', function () {
     expect(ib.messages).to.have.length(0);
   });
 
-  it('suppresses a replayed datagram, and remembers a bounded number of ids', async () => {
-    const { ts: [a], inboxes: [ia] } = await startAll(['a', 'b'], () => ({ dedupCapacity: 16 }));
+  /**
+   * Node 'a' alone, whose peer 'b' is a raw socket the test writes datagrams
+   * from: they come from a member's address, as a real b's would.
+   */
+  async function startWithRawPeer(extra: Partial<UdpGossipOptions> = {}) {
     const raw = await rawSocket();
-    const send = (bytes: Buffer) => new Promise<void>((resolve) => raw.send(bytes, a.boundPort()!, LOOPBACK, () => resolve()));
+    const [port] = await freeUdpPorts(1);
+    const a = new UdpGossipTransport({ name: 'a', port, peers: [{ name: 'b', host: LOOPBACK, port: raw.address().port }], ...extra });
+    open.push(a);
+    const ia = new Inbox();
+    await a.start(ia.handler);
+    const send = (bytes: Buffer | string) => new Promise<void>((resolve) => raw.send(bytes, port, LOOPBACK, () => resolve()));
+    return { a, ia, raw, send };
+  }
+
+  it('suppresses a replayed datagram, and remembers a bounded number of ids', async () => {
+    const { a, ia, send } = await startWithRawPeer({ dedupCapacity: 16 });
     const datagram = encodeEnvelope({ v: 1, id: 'replay-1', origin: 'b', ttl: 0, msg: requestVote('b', 'a', 7) });
     await send(datagram);
     await send(datagram);
@@ -127,9 +141,7 @@ describe('UdpGossipTransport (127.0.0.1)', function () {
   });
 
   it('drops and counts malformed datagrams, and keeps working', async () => {
-    const { ts: [a], inboxes: [ia] } = await startAll(['a', 'b']);
-    const raw = await rawSocket();
-    const send = (bytes: Buffer | string) => new Promise<void>((resolve) => raw.send(bytes, a.boundPort()!, LOOPBACK, () => resolve()));
+    const { a, ia, send } = await startWithRawPeer();
     const msg = requestVote('b', 'a', 1);
     const bad = [
       'not json',
@@ -147,6 +159,31 @@ describe('UdpGossipTransport (127.0.0.1)', function () {
     expect(a.counters().malformed).to.equal(bad.length);
     expect(a.counters().malformedByCode['unknown-type']).to.equal(1);
     expect(() => decodeEnvelope(Buffer.from(bad[5] as string))).to.throw(/\$\.msg\.type/);
+  });
+
+  it('drops and counts datagrams from an address that is not a member, and messages not from their member origin', async () => {
+    // Issue 18: a process outside the cluster sent well-formed messages naming a member.
+    const { ts: [a], inboxes: [ia], ports } = await startAll(['a', 'b', 'c']);
+    const outsider = await rawSocket();
+    const sendFrom = (s: dgram.Socket, bytes: Buffer) => new Promise<void>((resolve) => s.send(bytes, ports[0], LOOPBACK, () => resolve()));
+    await sendFrom(outsider, encodeEnvelope({ v: 1, id: 'forged-1', origin: 'b', ttl: 0, msg: requestVote('b', 'a', 50) }));
+    await sendFrom(outsider, encodeEnvelope({ v: 1, id: 'forged-2', origin: 'b', ttl: 0, msg: appendEntries('b', 'a', 0, 0, [{ term: 51, value: 'pwned' }], 51) }));
+    await waitFor(() => a.counters().receivedDatagrams === 2, WAIT_MS, 'both forged datagrams');
+    expect(a.counters().notMember).to.equal(2);
+    expect(a.counters().delivered).to.equal(0);
+    // From a member's address (a raw peer), but naming a non-member origin, or a sender other than the origin.
+    const { a: a2, ia: ia2, send } = await startWithRawPeer();
+    await send(encodeEnvelope({ v: 1, id: 'x-1', origin: 'zz', ttl: 0, msg: requestVote('zz', 'a', 60) }));
+    await send(encodeEnvelope({ v: 1, id: 'x-2', origin: 'b', ttl: 0, msg: requestVote('c', 'a', 61) }));
+    await send(encodeEnvelope({ v: 1, id: 'x-3', origin: 'a', ttl: 0, msg: requestVote('a', 'a', 62) }));
+    await send(encodeEnvelope({ v: 1, id: 'ok', origin: 'b', ttl: 0, msg: requestVote('b', 'a', 63) }));
+    await waitFor(() => ia2.has(63), WAIT_MS, 'the genuine one');
+    expect(a2.counters().notMember).to.equal(3);
+    expect(ia2.terms()).to.deep.equal([63]);
+    expect(ia.messages).to.have.length(0);
+    // A forged id does not enter the duplicate memory, so it cannot shadow a genuine message.
+    await send(encodeEnvelope({ v: 1, id: 'x-1', origin: 'b', ttl: 0, msg: requestVote('b', 'a', 64) }));
+    await waitFor(() => ia2.has(64), WAIT_MS, 'the id a forged datagram used');
   });
 
   it('splits a large AppendEntries into consecutive pieces that each fit a datagram', async () => {
@@ -177,7 +214,7 @@ describe('UdpGossipTransport (127.0.0.1)', function () {
     const { ts: [a], inboxes: [, ib] } = await startAll(['a', 'bee'], () => ({ maxDatagramBytes: limit }));
     const max = a.maxEntryBytes();
     expect(max).to.be.within(limit - 400, limit - 100);
-    const big = Number.MAX_SAFE_INTEGER;
+    const big = MAX_RAFT_NUMBER; // as many digits as 2^53 - 1
     const entryOf = (bytes: number) => {
       const e = { term: big, value: '' };
       e.value = 'q'.repeat(bytes - encodedEntryBytes(e));

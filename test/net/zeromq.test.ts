@@ -7,6 +7,7 @@
 
 import { expect } from 'chai';
 import * as zmq from 'zeromq';
+import { MAX_RAFT_NUMBER } from '../../src/messages/bounds';
 import { MessageType, NodeId } from '../../src/messages';
 import { encodeMessage } from '../../src/messages/codec';
 import { PeerAddress } from '../../src/transport/transport';
@@ -186,6 +187,51 @@ describe('ZeroMqTransport (127.0.0.1)', function () {
     expect(ia.terms().filter((t) => t !== 1 && t !== 2)).to.deep.equal([]);
   });
 
+  it('takes from a peer\'s socket only messages that name that peer as sender; an outsider cannot inject at all', async () => {
+    // Issue 18: forged messages naming a member. "b" is a member whose port a raw PUB holds.
+    const ports = await freeTcpPorts(3);
+    const squatter = new zmq.Publisher({ linger: 0 });
+    open.push(squatter);
+    await squatter.bind(`tcp://${LOOPBACK}:${ports[1]}`);
+    const a = new ZeroMqTransport({
+      name: 'a', port: ports[0],
+      peers: [{ name: 'b', host: LOOPBACK, port: ports[1] }, { name: 'c', host: LOOPBACK, port: ports[2] }],
+    });
+    open.push(a);
+    const ia = new Inbox();
+    await a.start(ia.handler);
+    await retryUntil(() => void squatter.send([topicFor('a'), encodeMessage(requestVote('b', 'a', 1))]), () => ia.has(1), WAIT_MS, 'connected');
+    await squatter.send([topicFor('a'), encodeMessage(requestVote('c', 'a', 2))]); // c's name on b's socket
+    await squatter.send([BROADCAST_TOPIC, encodeMessage(requestVote('zz', null, 3))]); // not a member at all
+    await squatter.send([topicFor('a'), encodeMessage(requestVote('b', 'a', 4))]);
+    await waitFor(() => ia.has(4), WAIT_MS, 'the message naming b');
+    expect(a.counters().notMember).to.equal(2);
+    expect(ia.terms().filter((t) => t !== 1)).to.deep.equal([4]);
+
+    // An outsider that connects to a's PUB port and sends: a PUB socket reads
+    // only subscriptions, so nothing reaches the node, whatever the socket type.
+    const before = a.counters().received;
+    const outsiders = [new zmq.Publisher({ linger: 0 }), new zmq.Dealer({ linger: 0 }), new zmq.Subscriber({ linger: 0 })];
+    for (const o of outsiders) {
+      open.push(o);
+      o.connect(`tcp://${LOOPBACK}:${ports[0]}`);
+    }
+    const forged = encodeMessage(requestVote('b', 'a', 99));
+    const xsub = new zmq.XSubscriber({ linger: 0 });
+    open.push(xsub);
+    xsub.connect(`tcp://${LOOPBACK}:${ports[0]}`);
+    for (let i = 0; i < 20; i++) {
+      await (outsiders[0] as zmq.Publisher).send([topicFor('a'), forged]);
+      await xsub.send([topicFor('a'), forged]);
+      await xsub.send(Buffer.concat([Buffer.from([1]), topicFor('a')])); // a subscription: the only thing a PUB reads
+    }
+    // The genuine peer still gets through after them, so they had their chance to arrive first.
+    await squatter.send([topicFor('a'), encodeMessage(requestVote('b', 'a', 5))]);
+    await waitFor(() => ia.has(5), WAIT_MS, 'a genuine message after the outsiders');
+    expect(ia.has(99)).to.equal(false);
+    expect(a.counters().received - before).to.equal(1);
+  });
+
   it('splits an AppendEntries too large for one frame into consecutive pieces', async () => {
     const { ts: [a], inboxes: [, ib] } = await startAll(['a', 'b'], { maxMessageBytes: 1024 });
     await retryUntil(() => a.send(requestVote('a', 'b', 1)), () => ib.has(1), WAIT_MS, 'connected');
@@ -210,7 +256,7 @@ describe('ZeroMqTransport (127.0.0.1)', function () {
     expect(pieces.flatMap((p) => (p.type === MessageType.AppendEntries ? p.data.entries : []))).to.deep.equal(entries);
     // An entry of exactly maxEntryBytes fits, even with the largest numbers...
     const max = a.maxEntryBytes();
-    const big = Number.MAX_SAFE_INTEGER;
+    const big = MAX_RAFT_NUMBER; // as many digits as 2^53 - 1
     const fits = { term: big, value: '' };
     fits.value = 'y'.repeat(max - encodedEntryBytes(fits));
     expect(encodedEntryBytes(fits)).to.equal(max);

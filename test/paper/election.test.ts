@@ -5,6 +5,7 @@
 
 import { expect } from 'chai';
 import { Message, MessageType } from '../../src/messages';
+import { MAX_RAFT_NUMBER } from '../../src/messages/bounds';
 import { Server } from '../../src/server/server';
 import {
   ELECTION_TICKS,
@@ -13,6 +14,7 @@ import {
   drain,
   drainReadies,
   electLeader,
+  eventsOf,
   firstTimeout,
   newServer,
   ofType,
@@ -133,6 +135,28 @@ describe('paper: terms and leader election (§5.1, §5.2, §5.4.1)', () => {
     expect(reqs[0].receiver).to.equal(null); // broadcast to every peer, as simpleRaft sends it
     expect(reqs[0].term).to.equal(3);
     expect(reqs[0].data).to.deep.equal({ lastLogIndex: 3, lastLogTerm: 2 });
+  });
+
+  // §5.1 needs a newer term for each election; terms are bounded
+  // (messages/bounds.ts), so at MAX_RAFT_NUMBER there is none. Issue 18.
+  it('§5.2 at the largest term a node refuses to campaign, says why, and stays a follower; one below, it campaigns to it', () => {
+    const below = newServer('n1', PEERS3, { term: MAX_RAFT_NUMBER - 1, log: [1] });
+    ticksUntilCandidate(below);
+    expect(below.currentTerm).to.equal(MAX_RAFT_NUMBER);
+    drain(below);
+
+    const s = newServer('n1', PEERS3, { term: MAX_RAFT_NUMBER, log: [1] });
+    tickN(s, 5 * ELECTION_TICKS);
+    expect(s.state.role).to.equal('follower');
+    expect(s.currentTerm).to.equal(MAX_RAFT_NUMBER);
+    expect(ofType(drain(s), MessageType.RequestVote)).to.deep.equal([]);
+    const refusals = eventsOf(s).filter((e) => e.kind === 'term-exhausted');
+    // Once per election timeout (the timer is reset), not once per tick.
+    expect(refusals.length).to.be.within(2, 5);
+    expect(refusals[0]).to.deep.equal({ kind: 'term-exhausted', term: MAX_RAFT_NUMBER });
+    // It still follows a leader of that term.
+    s.step(appendEntries('n2', 'n1', MAX_RAFT_NUMBER, { prevLogIndex: 1, prevLogTerm: 1 }));
+    expect(s.leaderId).to.equal('n2');
   });
 
   // §5.2: "election timeouts are chosen randomly from a fixed interval

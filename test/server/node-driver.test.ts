@@ -6,7 +6,9 @@ import { expect } from 'chai';
 import { Message, MessageType } from '../../src/messages';
 import { MemoryStorage } from '../../src/log/storage';
 import { PersistBatch } from '../../src/log/types';
+import { describeEvent, RaftEvent } from '../../src/server/events';
 import { RaftNode } from '../../src/server/node';
+import { TERM_JUMP_WARN_MARGIN } from '../../src/server/term-jump';
 import { FakeTransport } from '../net/fixtures';
 import { waitFor } from '../net/wait';
 
@@ -163,6 +165,38 @@ describe('RaftNode after an event-loop stall: owed ticks come before any message
       await turn();
       await turn();
       for (const { at } of answers()) expect(at - roundOpenedAt, 'ms from the acknowledged round to a lease read').to.be.below(ELECTION_TICKS * TICK_MS);
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+describe('RaftNode: term jumps (issue 18)', () => {
+  it(`a member's message ${TERM_JUMP_WARN_MARGIN} or more terms ahead is reported with its sender and address, and counted; a smaller jump is not`, async () => {
+    const transport = new FakeTransport();
+    const events: RaftEvent[] = [];
+    const node = new RaftNode({
+      name: 'f',
+      peers: ['a', 'b'],
+      storage: new MemoryStorage(),
+      transport,
+      stateMachine: { apply: () => {}, snapshot: () => Buffer.alloc(0), restore: () => {} },
+      tickMs: 1_000_000,
+      onEvent: (e) => events.push(e),
+      seed: 1,
+    });
+    await node.start();
+    try {
+      const jumps = () => events.filter((e) => e.kind === 'term-jump');
+      transport.handler!(append('a', TERM_JUMP_WARN_MARGIN - 1, 0, 0, [], 0), '127.0.0.1:7001'); // 0 -> 999: not counted
+      transport.handler!(append('a', 2 * TERM_JUMP_WARN_MARGIN - 1, 0, 0, [], 0), '127.0.0.1:7001'); // +1000
+      transport.handler!(append('zz', 10 * TERM_JUMP_WARN_MARGIN, 0, 0, [], 0), '127.0.0.1:9999'); // not a member: dropped, not counted
+      expect(jumps()).to.deep.equal([
+        { kind: 'term-jump', term: 2 * TERM_JUMP_WARN_MARGIN - 1, from: 'a', ourTerm: TERM_JUMP_WARN_MARGIN - 1, address: '127.0.0.1:7001' },
+      ]);
+      expect(node.status().counters?.termJumps).to.equal(1);
+      expect(node.server.currentTerm).to.equal(2 * TERM_JUMP_WARN_MARGIN - 1); // still legal Raft: adopted
+      expect(describeEvent(jumps()[0])).to.match(/a \(from 127\.0\.0\.1:7001\) claims term 1999, 1000 ahead of our 999/);
     } finally {
       await node.stop();
     }

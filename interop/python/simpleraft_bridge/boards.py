@@ -17,7 +17,7 @@ The two boards here put the wire between the servers:
   (``{"v":1,"id":..,"origin":..,"ttl":..,"msg":..}``, relayed to random
   subgroups, duplicates dropped by id).
 
-Both are described byte for byte in docs/wire-format-transports.md. A board
+Both are described byte for byte in docs/wire-format.md (section 11). A board
 is two things at once:
 
 * **the owner's inbox** (simpleRaft's Board): ``get_message(timeout)`` returns
@@ -311,7 +311,7 @@ def _endpoint(host, port):
 
 
 class ZeroMQBoard(NetworkBoard):
-    """The ZeroMQ framing of docs/wire-format-transports.md, section 1.
+    """The ZeroMQ framing of docs/wire-format.md, section 11 (ZeroMQ framing).
 
     One publishing socket bound on our port, one SUB socket connected to every
     peer and subscribed to ``to:<our name>\\0`` and ``all\\0``. The publisher is
@@ -554,7 +554,7 @@ def decode_envelope(data):
 
 
 class UdpGossipBoard(NetworkBoard):
-    """The UDP gossip envelope of docs/wire-format-transports.md, section 2.
+    """The UDP gossip envelope of docs/wire-format.md, section 11 (UDP gossip envelope).
 
     One UDP socket; each message goes to a random subgroup of ``fanout``
     peers (the receiver always among them) with ``ttl = max_hops``; a message

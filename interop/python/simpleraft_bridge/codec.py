@@ -66,18 +66,21 @@ MAX_VALUE_DEPTH = 32
 MAX_NODE_NAME_LENGTH = 128
 #: Longest message id (and ReadIndex context), in UTF-16 code units.
 MAX_MESSAGE_ID_LENGTH = 256
+#: Terms and indices are integers in [0, RAFT_NUMBER_LIMIT) (bounds.ts): below
+#: 2**53 with 2**20 of headroom, so term + 1 and index + a batch stay exact.
+RAFT_NUMBER_LIMIT = 2**53 - 2**20
 
 
 class CodecError(ValueError):
     """The only error decoding raises; also raised by encoding for unsendable messages.
 
-    ``code`` is one of 'too-large', 'bad-json', 'bad-field', 'missing-field',
-    'unexpected-key', 'unknown-type'; ``field`` names the offending path
+    ``code`` is one of 'too-large', 'bad-json', 'bad-field', 'out-of-range',
+    'missing-field', 'unexpected-key', 'unknown-type'; ``field`` names the offending path
     ('$', '$.term', '$.data.entries[0].value', ...), exactly as the
     TypeScript codec names it.
     """
 
-    CODES = ("too-large", "bad-json", "bad-field", "missing-field", "unexpected-key", "unknown-type")
+    CODES = ("too-large", "bad-json", "bad-field", "out-of-range", "missing-field", "unexpected-key", "unknown-type")
 
     def __init__(self, code, field, detail):
         ValueError.__init__(self, "%s at %s: %s" % (code, field, detail))
@@ -257,11 +260,22 @@ def _check_keys(obj, field, required, allowed):
 
 
 def _index(v, field):
-    """A term or log index: a non-negative safe integer."""
+    """A term or log index: an integer in [0, RAFT_NUMBER_LIMIT) (codec.ts index()).
+
+    A whole number at or above the limit (2**53 - 1, 2**63, 1e300) is
+    'out-of-range'; anything else that is not a non-negative integer is
+    'bad-field'.
+    """
     # jsjson keeps whole numbers within 2**53 - 1 as int, everything else as float.
-    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= jsjson.MAX_SAFE_INTEGER:
+    if isinstance(v, bool) or not _is_number(v):
         raise CodecError("bad-field", field, "expected a non-negative integer")
-    return v
+    if isinstance(v, float) and not (_finite(v) and v == math.floor(v)):
+        raise CodecError("bad-field", field, "expected a non-negative integer")
+    if v < 0:
+        raise CodecError("bad-field", field, "expected a non-negative integer")
+    if v >= RAFT_NUMBER_LIMIT:
+        raise CodecError("out-of-range", field, "%s is not below the limit %d" % (jsjson.format_number(v), RAFT_NUMBER_LIMIT))
+    return int(v)
 
 
 def _non_negative_number(v, field):

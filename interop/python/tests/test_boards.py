@@ -3,7 +3,7 @@
 UDP gossip always; ZeroMQ when pyzmq can be imported (Debian's python3-zmq,
 for /usr/bin/python3: test/interop/python-vectors.test.ts runs these with a
 python3 that has it). Peers that are not boards are raw sockets, so the bytes
-on the wire are checked exactly as docs/wire-format-transports.md gives them.
+on the wire are checked exactly as docs/wire-format.md (section 11) gives them.
 """
 
 import json

@@ -114,9 +114,16 @@ class Rejections(unittest.TestCase):
         self.assertRefused(HEARTBEAT.replace('"leaderId":"n1"', '"leaderId":-1'), "bad-field", "$.data.leaderId")
 
     def test_negative_fractional_unsafe_and_overflowing_integers(self):
-        for spelled in ["-1", "1.5", "9007199254740992", "9007199254740993", "1e400", "1" + "0" * 5000]:
+        for spelled in ["-1", "1.5", "-1e300", "1e400", "1" + "0" * 5000]:
             with self.subTest(term=spelled):
                 self.assertRefused(HEARTBEAT.replace('"term":3', '"term":' + spelled), "bad-field", "$.term")
+        # Whole numbers at or beyond RAFT_NUMBER_LIMIT = 2**53 - 2**20 (bounds.ts).
+        for spelled in ["9007199253692416", "9007199254740991", "9007199254740992", "9007199254740993",
+                        "9223372036854775808", "1e300", "1E16"]:
+            with self.subTest(term=spelled):
+                self.assertRefused(HEARTBEAT.replace('"term":3', '"term":' + spelled), "out-of-range", "$.term")
+        largest = decode_dict(HEARTBEAT.replace('"term":3', '"term":9007199253692415'))
+        self.assertEqual(largest["term"], codec.RAFT_NUMBER_LIMIT - 1)
         self.assertRefused(HEARTBEAT.replace('"timestamp":1700000000', '"timestamp":-1'), "bad-field", "$.timestamp")
 
     def test_numbers_javascript_reads_as_integers_are_integers(self):
