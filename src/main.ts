@@ -25,6 +25,10 @@ import { MemberDirectory } from './server/member-directory';
 import { RaftNode } from './server/node';
 import { Publisher, publishMember } from './server/publish-member';
 import { Transport } from './transport/transport';
+import { EventHub } from './ui/event-hub';
+import { NodeObserver, publishReady } from './ui/node-observer';
+import { ObservedTransport } from './ui/observed-transport';
+import { UiServer } from './ui/ui-server';
 import { UdpGossipTransport } from './transport/udp-gossip';
 import { ZeroMqTransport } from './transport/zeromq';
 
@@ -78,10 +82,14 @@ async function main(): Promise<number> {
   // --log-level debug: a line per dropped message, bounded per second (src/cli/drop-log.ts).
   const dropLog = opts.logLevel === 'debug' ? new DropLog({ log: (reason) => log.event({ kind: 'drop', reason }) }) : null;
   const onDrop = dropLog?.onDrop;
-  const transport: Transport & { maxEntryBytes(): number } =
+  const network: Transport & { maxEntryBytes(): number } =
     opts.transport === 'zmq'
       ? new ZeroMqTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers, onDrop })
       : new UdpGossipTransport({ name: opts.name, host: opts.host, port: opts.port, peers: opts.peers, dropRate: opts.udpDropRate, onDrop });
+
+  // The live view (--observe, --ui): events go to a hub that builds nothing while nobody watches.
+  const hub = opts.observe ? new EventHub({ node: opts.name }) : null;
+  const transport = hub ? new ObservedTransport(network, hub) : network;
 
   // The store and its client key leases (docs/leases.md): the Lessor's
   // replicated part lives in the store's snapshots; the node runs its
@@ -106,15 +114,21 @@ async function main(): Promise<number> {
     initialState: opts.initialState,
     readMode: opts.readMode,
     snapshotEvery: opts.snapshotEvery,
-    maxEntryBytes: transport.maxEntryBytes(),
-    onEvent: (e) => log.event(e),
+    maxEntryBytes: network.maxEntryBytes(),
+    onEvent: (e) => {
+      log.event(e);
+      hub?.publish(e);
+    },
+    onReady: hub ? (rd) => publishReady(hub, rd) : undefined,
     onFatal: (e) => {
+      hub?.publish({ kind: 'fault', fault: 'storage', detail: e.message });
       // The disk refused a write: nothing more may be promised. Exit non-zero.
       log.error(`storage failed: ${e.message}; stopping`);
       process.exitCode = 1;
       void api.close().finally(() => process.exit(1));
     },
   });
+  const observer = hub && transport instanceof ObservedTransport ? new NodeObserver({ node, hub, transport, lessor, tickMs: opts.tickMs }) : null;
   const api = new ApiServer({
     node,
     kv,
@@ -122,6 +136,7 @@ async function main(): Promise<number> {
     port: opts.apiPort,
     peerApis: Object.fromEntries(opts.peerApis),
     log: (l) => log.error(l),
+    extraRoutes: observer ? (req, res, p) => observer.handle(req, res, p) : undefined,
   });
 
   try {
@@ -145,6 +160,19 @@ async function main(): Promise<number> {
     onPublished: () => log.info(`published client URL ${clientUrl} to the cluster`),
     isPublished: () => members.members().get(String(opts.name))?.[0] === clientUrl,
   });
+  let ui: UiServer | null = null;
+  if (opts.uiPort !== null) {
+    const members = [{ name: opts.name, api: url }, ...[...opts.peerApis].map(([name, api]) => ({ name, api }))];
+    ui = new UiServer({ members, host: opts.apiHost, port: opts.uiPort });
+    try {
+      log.info(`live view: ${await ui.listen()} (peers appear there if started with --observe and listed in --peer-apis)`);
+    } catch (e) {
+      await api.close();
+      await node.stop();
+      process.stderr.write(`error: --ui-port ${opts.uiPort}: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
   log.info(
     `node ${opts.name} started as ${opts.initialState} (${opts.transport} on ${opts.host}:${opts.port}, peers ${opts.peers.map((p) => p.name).join(', ') || 'none'}); client API ${url}`,
   );
@@ -155,6 +183,7 @@ async function main(): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info(`${signal}: shutting down`);
+      await ui?.close();
       await shutdown(log, api, node, storage, publisher);
       dropLog?.close();
       resolve(0);

@@ -89,6 +89,8 @@ export interface ApiServerOptions {
   limits?: Partial<ApiLimits>;
   /** Called with unexpected errors (bugs), which also get a 500 reply. */
   log?: (line: string) => void;
+  /** More routes served beside the API (the live view's /ui/, src/ui/node-observer.ts): true if it answered. */
+  extraRoutes?: (req: http.IncomingMessage, res: http.ServerResponse, path: string) => boolean;
 }
 
 type Handler = (body: Fields, req: http.IncomingMessage) => Promise<unknown>;
@@ -189,6 +191,7 @@ export class ApiServer {
     const get = path === '/status' || path === '/health' || path === '/version';
     const stream = KEEPALIVE_PATHS.has(path);
     if (!rpc && !get && !stream) {
+      if (this.options.extraRoutes?.(req, res, path)) return;
       req.resume();
       return sendText(res, 404, '404 page not found'); // as etcd's gateway answers
     }

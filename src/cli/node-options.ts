@@ -36,6 +36,10 @@ export interface NodeOptions {
   snapshotEvery: number;
   /** UDP gossip: datagram loss to inject (testing only). */
   udpDropRate: number;
+  /** Serve the live view's /ui/ endpoints (events, state, isolate) on the client API. */
+  observe: boolean;
+  /** Also serve the web page of the live view on uiPort (implies observe); null: no page. */
+  uiPort: number | null;
 }
 
 export function buildCommand(): Command {
@@ -74,6 +78,9 @@ export function buildCommand(): Command {
     )
     .addOption(new Option('--log-format <format>', 'log lines for people or machines').choices(['human', 'json']).default('human'))
     .addOption(new Option('--log-level <level>', 'debug adds dropped messages and more').choices(['info', 'debug']).default('info'))
+    .option('--observe', 'serve the live view\'s events, state and isolate control under /ui/ on the client API')
+    .option('--ui', 'serve the live view\'s web page (this node and its --peer-apis) on --ui-port; implies --observe')
+    .option('--ui-port <port>', 'port of the web page with --ui', '8000')
     .addOption(new Option('--udp-drop-rate <p>', 'inject UDP datagram loss (testing)').default('0').hideHelp())
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
@@ -149,6 +156,8 @@ export function parseNodeOptions(argv: string[]): NodeOptions {
     clusterId: String(o.clusterId),
     snapshotEvery,
     udpDropRate,
+    observe: Boolean(o.observe || o.ui),
+    uiPort: o.ui ? parsePort(o.uiPort, '--ui-port') : null,
   };
 }
 

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { styleText } from 'node:util';
 import { Command } from 'commander';
+import { UiServer } from '../ui/ui-server';
 
 const opts = new Command()
   .name('start-cluster')
@@ -18,6 +19,8 @@ const opts = new Command()
   .option('--base-port <port>', 'Raft ports are base+1.., API ports base+3001..', '5000')
   .option('--transport <kind>', 'zmq or udp', 'zmq')
   .option('--data-root <dir>', 'parent of each node\'s data directory', 'data')
+  .option('--ui-port <port>', 'the live view\'s web page (0: none)', '8000')
+  .option('--slow', 'slow motion for a learner: 10x the election timeout and heartbeat interval')
   .parse()
   .opts();
 
@@ -53,7 +56,9 @@ const nodes: ConsoleNode[] = addresses.map((n, i) => {
     '--api-port', String(n.api),
     '--transport', opts.transport,
     '--data-dir', path.join(opts.dataRoot, n.name),
+    '--observe', // the live view's events and state (src/ui)
   ];
+  if (opts.slow) args.push('--election-timeout', '10000', '--heartbeat-interval', '1000');
   if (others.length > 0) {
     args.push('--peers', others.map((o) => `${o.name}=127.0.0.1:${o.port}`).join(','));
     args.push('--peer-apis', others.map((o) => `${o.name}=127.0.0.1:${o.api}`).join(','));
@@ -91,9 +96,37 @@ function restart(key: string): void {
   else launch(n);
 }
 
+// The live view (src/ui): the page, and stop/restart of these processes from it.
+const uiPort = Number(opts.uiPort);
+const ui =
+  uiPort > 0
+    ? new UiServer({
+        port: uiPort,
+        members: addresses.map((n) => ({ name: n.name, api: `http://127.0.0.1:${n.api}` })),
+        processes: {
+          stop: (name) => stopNode(nodes.find((n) => n.name === name)!),
+          restart: async (name) => {
+            const n = nodes.find((o) => o.name === name)!;
+            await stopNode(n);
+            if (!stopping) launch(n);
+          },
+        },
+      })
+    : null;
+
+/** SIGTERM one node and wait for it to exit (it flushes its storage first). */
+function stopNode(n: ConsoleNode): Promise<void> {
+  if (!isRunning(n)) return Promise.resolve();
+  return new Promise((resolve) => {
+    n.child!.once('exit', () => resolve());
+    n.child!.kill('SIGTERM');
+  });
+}
+
 function shutdown(): void {
   if (stopping) return;
   stopping = true;
+  void ui?.close();
   const running = nodes.filter(isRunning).map((n) => n.child!);
   for (const c of running) c.kill('SIGTERM');
   const deadline = setTimeout(() => {
@@ -130,6 +163,10 @@ console.log(`      curl -s -XPOST http://127.0.0.1:${addresses[0].api}/v3/kv/ran
 console.log(
   'To watch a failover, kill a node (kill -9 <pid>, the pids are above): the others keep running and elect a new leader.\n' +
     `Press a node's number (1-${count}) to restart it. Ctrl-C (or q) stops every node.\n`,
+);
+ui?.listen().then(
+  (url) => console.log(styleText('bold', `Watch it: ${url}`)),
+  (e) => console.error(`--ui-port ${uiPort}: ${(e as Error).message} (the cluster runs without its page)`),
 );
 listen();
 process.on('SIGINT', shutdown);

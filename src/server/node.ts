@@ -50,6 +50,8 @@ export interface RaftNodeOptions {
   /** A proposal or read not answered in this time fails with TimeoutError. */
   requestTimeoutMs?: number;
   onEvent?: (e: RaftEvent) => void;
+  /** Sees each Ready as it is taken (the live view's appended and applied entries); must not modify it. */
+  onReady?: (rd: Ready) => void;
   /** Seed for the election timer; random by default. */
   seed?: number;
   /** Snapshot the state machine and compact the log every this many applied entries (0: never). */
@@ -457,6 +459,7 @@ export class RaftNode implements NodeHandle {
     // taking messages and proposals, and they all go into the next Ready.
     while (this.persisting === null && !this.stopped && this.server.hasReady()) {
       const rd = this.server.ready();
+      this.opts.onReady?.(rd);
       const now = Math.floor(Date.now() / 1000);
       // Thesis §10.2.1: a leader may send AppendEntries before its own write
       // to disk finishes (it counts itself toward a majority only after:

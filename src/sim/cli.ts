@@ -6,11 +6,13 @@
 // `--leases` runs the client key lease simulator instead (src/sim/lease-sim.ts,
 // docs/leases.md), with `--lease-bug` to switch a classic lease bug back on.
 
+import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { LeaseBugs, NO_LEASE_BUGS } from '../kv/lease-keeper';
 import { Bugs, NO_BUGS } from '../server/config';
 import { runLeaseSeed } from './lease-sim';
 import { runSeed } from './runner';
+import { TraceRecorder } from './trace';
 
 const program = new Command()
   .name('sim')
@@ -22,6 +24,7 @@ const program = new Command()
   .option('--no-faults', 'no message loss, delay, partitions or crashes')
   .option('--no-liveness', 'skip the heal-and-converge phase')
   .option('--visible', 'print every protocol event')
+  .option('--trace <file>', 'with --seed and one --nodes size: write the run\'s events for the live view\'s replay (npm start, then load the file)')
   .option('--no-compaction', 'never snapshot or compact logs (§7)')
   .option('--snapshot-every <n>', 'compact every n applied entries instead of the seed\'s choice', (v) => parseIntArg(v, '--snapshot-every'))
   .addOption(new Option('--profile <name>', 'default faults, or harsh: aimed at leaders').choices(['default', 'harsh']).default('default'))
@@ -51,6 +54,10 @@ if (sizes.some((n) => n < 1)) {
 const bugs: Partial<Bugs> = {};
 for (const b of (opts.bug as (keyof Bugs)[] | undefined) ?? []) bugs[b] = true;
 const seeds: number[] = opts.seed !== undefined ? [opts.seed] : Array.from({ length: opts.seeds }, (_, i) => i + 1);
+if (opts.trace !== undefined && (opts.seed === undefined || sizes.length !== 1 || opts.leases)) {
+  console.error('--trace: give one --seed and one --nodes size (and no --leases)');
+  process.exit(2);
+}
 
 let failed = 0;
 let runs = 0;
@@ -72,6 +79,7 @@ for (const nodes of sizes) {
       }
       continue;
     }
+    const recorder = opts.trace !== undefined ? new TraceRecorder() : undefined;
     const r = runSeed({
       seed,
       nodes,
@@ -84,7 +92,12 @@ for (const nodes of sizes) {
       snapshotEvery: opts.snapshotEvery,
       bugs,
       log: opts.visible ? (line) => console.log(line) : undefined,
+      trace: recorder,
     });
+    if (recorder) {
+      writeFileSync(opts.trace, JSON.stringify(recorder.trace(seed, r.replay)));
+      console.log(`trace: ${recorder.events.length} events written to ${opts.trace}`);
+    }
     if (!r.ok) {
       failed++;
       console.log(`FAIL seed ${seed}, ${nodes} nodes: ${r.failure}\n  replay: ${r.replay}`);

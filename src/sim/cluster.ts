@@ -19,7 +19,9 @@ import { MemoryStorage, Storage } from '../log/storage';
 import { LogEntry } from '../log/types';
 import { Bugs, ReadMode } from '../server/config';
 import { RaftEvent, describeEvent } from '../server/events';
+import { Ready } from '../server/ready';
 import { ProposeResult, Server } from '../server/server';
+import { commandLabel, summarizeMessage, ViewEventBody } from '../ui/events';
 import { SeededRng } from '../time/rng';
 import { NodeView, SafetyChecker, SafetyViolation } from './checker';
 import { ListStateMachine, SimStateMachine } from './state-machine';
@@ -43,6 +45,8 @@ export interface SimOptions {
   storage?: StorageProvider;
   /** Builds each incarnation's state machine (a fresh one at every start); ListStateMachine unless given. */
   stateMachine?: (name: NodeId) => SimStateMachine;
+  /** Every event of every node as the live view shows it (src/ui/events.ts), for a replayable trace (src/sim/trace.ts). */
+  trace?: (node: string, event: ViewEventBody) => void;
 }
 
 /** Where simulated nodes keep what survives a crash. */
@@ -113,7 +117,12 @@ export class SimCluster {
     this.rng = new SeededRng(options.seed);
     this.names = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
     this.network = new SimNetwork(this.rng.fork(), this.names);
-    if (options.log) this.network.onFault = (what) => options.log!(`[t=${this.now}] network: ${what}`);
+    if (options.log || options.trace) {
+      this.network.onFault = (what) => {
+        options.log?.(`[t=${this.now}] network: ${what}`);
+        options.trace?.('network', { kind: 'fault', fault: 'network', detail: what });
+      };
+    }
     this.electionTicks = options.electionTicks ?? 10;
     this.heartbeatTicks = options.heartbeatTicks ?? 3;
     // Small batches and windows on some seeds exercise probing and pipelining.
@@ -164,7 +173,7 @@ export class SimCluster {
       maxSnapshotChunkBytes: this.options.maxSnapshotChunkBytes,
       readMode: this.options.readMode,
       bugs: this.options.bugs,
-      onEvent: this.options.log ? (e: RaftEvent) => this.options.log!(`[t=${this.now}] ${node.name}: ${describeEvent(e)}`) : undefined,
+      onEvent: this.options.log || this.options.trace ? (e: RaftEvent) => this.onServerEvent(node.name, e) : undefined,
     });
     node.server = server;
     node.commit = server.log.committed;
@@ -210,7 +219,7 @@ export class SimCluster {
     const node = this.nodes.get(name)!;
     if (node.server) {
       this.storageProvider.crash(name);
-      this.say(name, 'crashed (what it had not persisted is lost)');
+      this.say(name, 'crashed', 'what it had not persisted is lost');
     }
     this.paused.delete(name);
     node.server = null;
@@ -226,7 +235,7 @@ export class SimCluster {
   pausePeer(name: NodeId): void {
     if (this.isUp(name) && !this.paused.has(name)) {
       this.paused.set(name, []);
-      this.say(name, 'paused (neither ticks nor handles messages)');
+      this.say(name, 'paused', 'neither ticks nor handles messages');
     }
   }
 
@@ -235,7 +244,7 @@ export class SimCluster {
     const held = this.paused.get(name);
     if (!held) return;
     this.paused.delete(name);
-    this.say(name, `resumed (${held.length} messages waiting)`);
+    this.say(name, 'resumed', `${held.length} messages waiting`);
     for (const message of held) this.heldForDelivery.push({ to: name, message });
   }
 
@@ -251,14 +260,20 @@ export class SimCluster {
   restartPeer(name: NodeId): boolean {
     const node = this.nodes.get(name)!;
     if (node.server) return true;
-    this.say(name, 'restarted from what its storage kept');
+    this.say(name, 'restarted', 'from what its storage kept');
     this.checker.onRestart(name);
     return this.start(node);
   }
 
-  /** A line for `--visible`: what happened to a node from outside the protocol. */
-  private say(name: NodeId, what: string): void {
-    this.options.log?.(`[t=${this.now}] ${name}: ${what}`);
+  private onServerEvent(name: NodeId, e: RaftEvent): void {
+    this.options.log?.(`[t=${this.now}] ${name}: ${describeEvent(e)}`);
+    this.options.trace?.(String(name), e);
+  }
+
+  /** A line for `--visible` and a trace event: what happened to a node from outside the protocol. */
+  private say(name: NodeId, fault: string, what: string): void {
+    this.options.log?.(`[t=${this.now}] ${name}: ${fault} (${what})`);
+    this.options.trace?.(String(name), { kind: 'fault', fault, detail: what });
   }
 
   /** The state machine of a node's current incarnation. */
@@ -351,6 +366,7 @@ export class SimCluster {
       held.push(message);
       return;
     }
+    this.options.trace?.(String(to), { kind: 'receive', message: summarizeMessage(message) });
     const toLeader = message.type === MessageType.Response && message.data.snapshotOffset === undefined && node.server.state.role === 'leader';
     const matchBefore = toLeader ? this.matchIndexOf(node.server, message.sender) : 0;
     node.server.step(message);
@@ -387,12 +403,22 @@ export class SimCluster {
     }
   }
 
+  /** The trace's view of a Ready: entries appended, messages sent, entries applied. */
+  private traceReady(name: NodeId, rd: Ready): void {
+    const trace = this.options.trace!;
+    const node = String(name);
+    if (rd.entries.length > 0) trace(node, { kind: 'append', firstIndex: rd.entries[0].index, terms: rd.entries.map((e) => e.term) });
+    for (const m of rd.messages) trace(node, { kind: 'send', message: summarizeMessage({ ...m, sender: name }) });
+    for (const e of rd.committedEntries) trace(node, { kind: 'apply', index: e.index, term: e.term, label: commandLabel(e.value) });
+  }
+
   private drive(node: SimNode): void {
     const server = node.server!;
     const view = node.view!;
     const storage = node.storage!;
     while (server.hasReady()) {
       const rd = server.ready();
+      if (this.options.trace) this.traceReady(node.name, rd);
       const stored = (i: number) => (i >= storage.firstIndex() && i <= storage.lastIndex() ? storage.term(i) : undefined);
       this.checker.onPersist(view, rd.entries, rd.hardState, stored);
       storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });

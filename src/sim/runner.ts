@@ -8,6 +8,7 @@ import { Bugs, ReadMode } from '../server/config';
 import { SeededRng } from '../time/rng';
 import { SafetyViolation } from './checker';
 import { SimCluster, StorageProvider } from './cluster';
+import { TraceRecorder } from './trace';
 
 export interface RunOptions {
   seed: number;
@@ -33,6 +34,8 @@ export interface RunOptions {
   snapshotEvery?: number;
   /** Storage for the nodes (test/sim/crash.test.ts: FileStorage with injected faults). */
   storage?: StorageProvider;
+  /** Record every event for the live view's replay (src/sim/trace.ts). */
+  trace?: TraceRecorder;
 }
 
 export interface RunResult {
@@ -81,7 +84,9 @@ export function runSeed(o: RunOptions): RunResult {
     snapshotEvery: o.compaction === false ? 0 : (o.snapshotEvery ?? seedSnapshotEvery),
     maxSnapshotChunkBytes: chunkBytes,
     storage: o.storage,
+    trace: o.trace ? (node, e) => o.trace!.record(node, e) : undefined,
   });
+  o.trace?.attach(c.names.map(String), () => c.now);
   const rng = c.rng.fork();
   const faults = o.faults !== false;
   const pending = new Map<number, number>(); // command id -> last time it was offered
@@ -184,6 +189,7 @@ export function runSeed(o: RunOptions): RunResult {
   } catch (e) {
     const reason = e instanceof SafetyViolation ? `safety: ${e.message}` : e instanceof Error ? e.message : String(e);
     const failure = `${reason} (t=${c.now})`;
+    o.trace?.fail(e instanceof Error ? e.message : String(e), e instanceof SafetyViolation);
     return { ok: false, seed: o.seed, failure, replay: replayCommand(o), stats: stats() };
   }
 }

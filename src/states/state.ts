@@ -212,6 +212,11 @@ export abstract class State {
   /** One tick of time. Returns the next state. */
   abstract onTick(server: Server): State;
 
+  /** The election timer (§5.2) for a view of the node: ticks elapsed and the timeout; null on a leader, which runs none. */
+  electionTimer(): { elapsed: number; timeout: number } | null {
+    return null;
+  }
+
   /** Called before a Ready is taken (the leader flushes batched appends). */
   beforeReady(_server: Server): void {}
 

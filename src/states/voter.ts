@@ -34,6 +34,10 @@ export abstract class Voter extends State {
     this.electionTimeout = server.randomElectionTimeout();
   }
 
+  override electionTimer(): { elapsed: number; timeout: number } {
+    return { elapsed: this.electionElapsed, timeout: this.electionTimeout };
+  }
+
   /** §5.2: if the election timeout elapses, start a new election. */
   onTick(server: Server): State {
     this.electionElapsed++;

@@ -60,4 +60,14 @@ describe('node options', () => {
   it('refuses a missing --name', () => {
     expect(() => parseNodeOptions(['--port', '5001'])).to.throw(ConfigError, /--name/);
   });
+
+  it('the live view: off by default; --ui serves the page on --ui-port (8000) and implies --observe; a bad --ui-port is refused', () => {
+    const plain = parseNodeOptions(base());
+    expect([plain.observe, plain.uiPort]).to.deep.equal([false, null]);
+    expect(parseNodeOptions([...base(), '--observe']).observe).to.equal(true);
+    const ui = parseNodeOptions([...base(), '--ui']);
+    expect([ui.observe, ui.uiPort]).to.deep.equal([true, 8000]);
+    expect(parseNodeOptions([...base(), '--ui', '--ui-port', '9000']).uiPort).to.equal(9000);
+    expect(() => parseNodeOptions([...base(), '--ui', '--ui-port', '70000'])).to.throw(ConfigError, /--ui-port/);
+  });
 });

@@ -203,6 +203,8 @@ export class ProcessCluster {
   /** The value of `key` on node i (serializable: that node's own copy), or null. */
   async localGet(i: number, key: string): Promise<string | null> {
     const r = await this.post(i, 'kv/range', { key: b64(key), serializable: true });
+    // A failed read is not an absent key: say so rather than answer null.
+    if (r.status !== 200) throw new Error(`n${i + 1} answered a serializable range with ${r.status}: ${JSON.stringify(r.body)}`);
     const kv = r.body?.kvs?.[0];
     return kv ? Buffer.from(kv.value ?? '', 'base64').toString() : null;
   }

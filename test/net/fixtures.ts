@@ -1,7 +1,6 @@
 // Messages for the transport tests.
 
 import { AppendEntriesMessage, Message, MessageType, NodeId, RequestVoteMessage, WireEntry } from '../../src/messages';
-import { Transport } from '../../src/transport/transport';
 
 /** A RequestVote from `sender` to `receiver` (null: broadcast); `term` tells copies apart. */
 export function requestVote(sender: NodeId, receiver: NodeId | null, term: number): RequestVoteMessage {
@@ -47,17 +46,4 @@ export class Inbox {
   has(term: number): boolean {
     return this.messages.some((m) => m.term === term);
   }
-}
-
-/** A transport a test drives by hand: it delivers through `handler` and reads what was `sent`. */
-export class FakeTransport implements Transport {
-  handler: ((m: Message, from?: string) => void) | null = null;
-  sent: Message[] = [];
-  async start(h: (m: Message, from?: string) => void): Promise<void> {
-    this.handler = h;
-  }
-  send(m: Message): void {
-    this.sent.push(m);
-  }
-  async close(): Promise<void> {}
 }

@@ -74,6 +74,10 @@ const NOT_RUN: Record<string, string> = {
   'npm run sim -- --seeds 500 --steps 2000 --nodes 3,5': 'test/sim/simulator.test.ts runs the same seeds and steps in process',
   'npm run sim -- --seed 7 --nodes 3 --visible': 'test/sim/readme-commands.test.ts runs it and checks its claim',
   'npm run sim -- --seeds 100 --profile harsh --no-liveness --bug commitPreviousTermByCount': 'test/sim/readme-commands.test.ts runs it and checks its claim',
+  'npm run sim -- --seed 17 --nodes 3 --no-liveness --profile harsh --bug commitPreviousTermByCount --trace /tmp/figure8.json':
+    'test/sim/readme-commands.test.ts runs it and checks its claim; test/ui/browser.test.ts replays the same run in the page',
+  // "Watch it" repeats `npm start` (run above) for its page.
+  'npm start': 'its page at http://127.0.0.1:8000/: test/ui/browser.test.ts runs npm start and drives the page in chromium',
 };
 
 interface Run {

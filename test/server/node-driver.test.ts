@@ -9,8 +9,8 @@ import { PersistBatch } from '../../src/log/types';
 import { describeEvent, RaftEvent } from '../../src/server/events';
 import { RaftNode } from '../../src/server/node';
 import { TERM_JUMP_WARN_MARGIN } from '../../src/server/term-jump';
-import { FakeTransport } from '../net/fixtures';
 import { waitFor } from '../net/wait';
+import { FakeTransport } from './fake-transport';
 
 /** MemoryStorage whose saveAsync resolves only when the test says so. */
 class HeldStorage extends MemoryStorage {

@@ -9,7 +9,7 @@ import { LeaderNotReplicatingError } from '../../src/api/node-handle';
 import { Message, MessageType } from '../../src/messages';
 import { MemoryStorage } from '../../src/log/storage';
 import { RaftNode } from '../../src/server/node';
-import { FakeTransport } from '../net/fixtures';
+import { FakeTransport } from './fake-transport';
 import { waitFor } from '../net/wait';
 
 const TICK_MS = 10;

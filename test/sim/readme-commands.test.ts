@@ -40,6 +40,14 @@ const CHECKS: Record<string, (status: number | null, out: string) => void> = {
     expect(out).to.match(/replay: npm run sim -- .*--bug commitPreviousTermByCount/);
     expect(out).to.match(/\d+ passed, [1-9]\d* failed/);
   },
+  'write a trace to replay in the page': (status, out) => {
+    expect(status, out.slice(-2000)).to.equal(1);
+    const written = /trace: \d+ events written to (\S+)/.exec(out);
+    expect(written, out.slice(-2000)).to.not.equal(null);
+    const trace = JSON.parse(fs.readFileSync(written![1], 'utf8'));
+    expect(trace.format).to.equal('simpleraft-trace/1');
+    expect(trace.events[trace.failure.index]).to.include({ kind: 'fault', fault: 'safety' });
+  },
 };
 
 describe("the README's simulator commands do what they claim", function () {
