@@ -19,9 +19,9 @@
 // heartbeats show nothing of it: from an empty log they match any log at
 // index 0. Refusing an AppendEntries is always safe (it changes nothing); the
 // follower's timer then runs out, and a node that holds the committed entries
-// is elected. The record lasts until the node campaigns again: a RequestVote
-// of ours lost on the way could make us refuse a later, legitimate leader
-// once, until our timer runs out and it campaigns again.
+// is elected. The record lasts until the node campaigns again, so if its next
+// RequestVote is lost on the way to us we refuse it as a later leader too,
+// until our timer runs out and a new election settles it.
 
 import { NodeId } from '../messages';
 
