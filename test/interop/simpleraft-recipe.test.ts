@@ -70,6 +70,7 @@ for (const transport of ['zmq', 'udp'] as const) {
       for (let i = 0; i < RUNS; i++) outcomes.push(await oneRun(transport));
       const failed = outcomes.filter((o): o is { ok: false; why: string } => !o.ok);
       process.stdout.write(`      ${RUNS - failed.length} of ${RUNS} runs over ${transport} ended with a TypeScript leader and a put answered 200\n`);
+      for (const f of failed) process.stdout.write(`      a run that did not: ${f.why.split('\n')[0]}\n`);
       expect(RUNS - failed.length, failed.map((f) => f.why).join('\n---\n')).to.be.at.least(REQUIRED);
     });
   });
