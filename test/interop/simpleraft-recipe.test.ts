@@ -1,7 +1,9 @@
 // The README's three-terminal recipe (docs/python-interop.md, "Three
-// terminals"), run as a reader runs it: terminal 1 (n1) until it serves, then
-// terminal 2 (n2) until it serves, then terminal 3 (p1, real simpleRaft with the
-// runner's defaults), each taking the start-up time it really takes. The
+// terminals"), run as a reader runs it: terminal 1 (n1), terminal 2 (n2), then
+// terminal 3 (p1, real simpleRaft with the runner's defaults), a second apart
+// (the time it takes to switch terminals and press enter), none waiting for the
+// one before to be up: each takes the start-up time it really takes, and the
+// Python node is up long before the TypeScript nodes have loaded. The
 // recipe promises a TypeScript leader and a cluster that takes writes; the
 // runner's default `--first-election-timer after-peer` is what makes that
 // hold (simpleRaft's node joins the running cluster instead of racing it).
@@ -17,6 +19,9 @@ const RUNS = 10;
 const REQUIRED = 9;
 // The README's flags: the TypeScript nodes' defaults, the runner's defaults.
 const README_TS = { electionMs: 1000, heartbeatMs: 100, extra: ['--tick', '10'] };
+/** A reader's time from one terminal's enter to the next one's: what is measured is the nodes' own start-up. */
+const READER_GAP_MS = 1000;
+const nextTerminal = () => new Promise((r) => setTimeout(r, READER_GAP_MS));
 
 type Outcome = { ok: true } | { ok: false; why: string };
 
@@ -37,10 +42,11 @@ async function oneRun(transport: 'zmq' | 'udp'): Promise<Outcome> {
     const mp: Member = { name: 'p1', port: rp };
     const { electionMs, heartbeatMs, extra } = README_TS;
     const n1 = c.startTs(m1, a1, [m2, mp], electionMs, heartbeatMs, extra); // terminal 1
-    await c.waitServing([n1]);
+    await nextTerminal();
     const n2 = c.startTs(m2, a2, [m1, mp], electionMs, heartbeatMs, extra); // terminal 2
-    await c.waitServing([n2]);
+    await nextTerminal();
     const p1 = c.startPy(mp, [m1, m2], ['--simpleraft', SR!]); // terminal 3
+    await c.waitServing([n1, n2]);
     // Settled: the three agree on one leader and p1 has heard 20 AppendEntries from it.
     const ss = await until(async () => {
       const agreed = await tsLeader([n1, n2]);
