@@ -1,107 +1,158 @@
-// npm run bench:restart -- [--entries 100000] [--batch 64] [--value-bytes 64] [--runs 5] [--dir <path>]
+// npm run bench:restart -- [--entries 100000,1000000] [--batch 4096] [--value-bytes 64] [--runs 3] [--dir <path>]
 //
-// How long a node takes to restart with a long log: writes --entries entries
-// to a FileStorage (in Ready-sized batches of --batch, each with its hard
-// state, one fsync each, as a follower does), closes it, then times --runs
-// restarts: FileStorage.open (read every segment, check every checksum,
-// rebuild the log in memory) and a Server built on it. The log is never
-// compacted here, so the replay is as long as it can get.
+// How long a node takes to restart with a long log, and how much memory it
+// needs. For each --entries count it writes a log of that many committed
+// client puts (1,000 keys) with FileStorage directly, in saves of --batch
+// entries (one write + one fsync each), never compacted, so the replay is as
+// long as it can get. Then it times --runs restarts, each in a fresh child
+// process so its peak resident set size (RSS) is the restart's alone:
+// FileStorage.open (read every segment, check every checksum, rebuild the log
+// in memory), a RaftNode with the key-value store built on it, and applying
+// every committed entry (in Readys of at most maxCommittedEntriesPerReady, one
+// per turn of the event loop, as a real node does).
 //
 // The data goes to a temp directory under --dir (default: the system's temp
 // directory), removed at the end.
 
+import { spawnSync } from 'node:child_process';
 import { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { KvStore, Lessor } from '../src/kv';
 import { FileStorage } from '../src/log/file-storage';
-import { LogEntry } from '../src/log/types';
-import { Server } from '../src/server/server';
-import { SeededRng } from '../src/time/rng';
+import { Message } from '../src/messages';
+import { RaftNode } from '../src/server/node';
+import { Transport } from '../src/transport/transport';
+import { writeLongLog } from '../test/log/long-log';
 
 const opts = new Command()
   .name('bench:restart')
-  .description('Time the restart (open + replay) of a node with a long write-ahead log')
-  .option('--entries <n>', 'log entries', '100000')
-  .option('--batch <n>', 'entries per save (one fsync each)', '64')
-  .option('--value-bytes <n>', 'bytes of each entry value', '64')
-  .option('--runs <n>', 'restarts to time', '5')
+  .description('Time and peak memory of the restart (open + replay + apply) of a node with a long write-ahead log')
+  .option('--entries <list>', 'log lengths to measure, comma-separated', '100000')
+  .option('--batch <n>', 'entries per save when writing the log (one fsync each)', '4096')
+  .option('--value-bytes <n>', 'bytes of each put value', '64')
+  .option('--runs <n>', 'restarts to time per length', '3')
   .option('--dir <path>', 'parent of the temp data directory', os.tmpdir())
+  .option('--child <dir>', '(internal) restart the node in <dir> once and print the figures as JSON')
   .parse()
   .opts();
 
-const ENTRIES = Number(opts.entries);
-const BATCH = Number(opts.batch);
-const RUNS = Number(opts.runs);
-const PAD = 'x'.repeat(Math.max(0, Number(opts.valueBytes) - 30));
-
-function ms(ns: bigint): number {
-  return Number(ns) / 1e6;
+interface RestartFigures {
+  openMs: number;
+  applyMs: number;
+  totalMs: number;
+  cpuMs: number;
+  applied: number;
+  peakRssMiB: number;
+  heapMiB: number;
 }
 
-function main(): void {
-  const dir = fs.mkdtempSync(path.join(opts.dir, 'simpleraft-bench-restart-'));
-  const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
-  process.on('SIGINT', () => {
-    cleanup();
-    process.exit(130);
-  });
-  try {
-    console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown cpu'} x${os.cpus().length}, data in ${dir}`);
+/** Messages go nowhere: the node stays a follower and only replays its log. */
+class Silent implements Transport {
+  async start(_h: (m: Message) => void): Promise<void> {}
+  send(_m: Message): void {}
+  async close(): Promise<void> {}
+}
 
-    // ---- Write the log -------------------------------------------------------
-    const s = FileStorage.open({ dir, clusterId: 'bench', node: 'n1' });
-    const t0 = process.hrtime.bigint();
-    let batch: LogEntry[] = [];
-    let saves = 0;
-    for (let i = 1; i <= ENTRIES; i++) {
-      batch.push({ index: i, term: 1 + Math.floor(i / 25000), value: { op: 'put', key: `key-${i % 1000}`, value: `${i}-${PAD}` } });
-      if (batch.length === BATCH || i === ENTRIES) {
-        s.save({ hardState: { currentTerm: batch[batch.length - 1].term, votedFor: 'n2', commitIndex: Math.max(0, i - BATCH) }, entries: batch, snapshot: null });
-        saves++;
-        batch = [];
-      }
-    }
-    const writeMs = ms(process.hrtime.bigint() - t0);
-    s.close();
+/** One restart, in this process (the child). */
+async function restartOnce(dir: string): Promise<RestartFigures> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const storage = FileStorage.open({ dir, clusterId: 'simpleraft', node: 'n1' });
+  const t1 = performance.now();
+  const target = storage.hardState().commitIndex;
+  const lessor = new Lessor();
+  const node = new RaftNode({
+    name: 'n1',
+    peers: ['n2', 'n3'],
+    storage,
+    transport: new Silent(),
+    stateMachine: new KvStore({ leases: lessor }),
+    lessor,
+    tickMs: 60_000, // no election while we measure
+    snapshotEvery: 0,
+    seed: 1,
+  });
+  await node.start();
+  await new Promise<void>((resolve) => {
+    const poll = () => (node.status().lastApplied >= target ? resolve() : setTimeout(poll, 1));
+    poll();
+  });
+  const t2 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  const figures: RestartFigures = {
+    openMs: t1 - t0,
+    applyMs: t2 - t1,
+    totalMs: t2 - t0,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    applied: node.status().lastApplied,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    heapMiB: process.memoryUsage().heapUsed / 1024 / 1024,
+  };
+  await node.stop();
+  storage.close();
+  return figures;
+}
+
+function runChild(dir: string): RestartFigures {
+  const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', __filename, '--child', dir], {
+    cwd: path.resolve(__dirname, '..'),
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`restart failed (exit ${r.status}):\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as RestartFigures;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function measure(parent: string, entries: number): void {
+  const dir = fs.mkdtempSync(path.join(parent, 'simpleraft-bench-restart-'));
+  try {
+    const t0 = performance.now();
+    const saves = writeLongLog({ dir, node: 'n1', entries, batch: Number(opts.batch), valueBytes: Number(opts.valueBytes) });
+    const writeMs = performance.now() - t0;
     const files = fs.readdirSync(dir);
     const bytes = files.reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
     console.log(
-      `wrote ${ENTRIES} entries in ${saves} saves (one write + one fsync each) in ${writeMs.toFixed(0)} ms: ` +
-        `${Math.round(ENTRIES / (writeMs / 1000))} entries/s, ${(writeMs / saves).toFixed(2)} ms per save; ` +
-        `${(bytes / 1024 / 1024).toFixed(1)} MiB in ${files.filter((f) => f.startsWith('wal-')).length} segment(s)`,
+      `${entries} entries: wrote ${(bytes / 1024 / 1024).toFixed(1)} MiB in ${files.filter((f) => f.startsWith('wal-')).length} segment(s), ` +
+        `${saves} saves, in ${(writeMs / 1000).toFixed(1)} s`,
     );
-
-    // ---- Restart it, several times -----------------------------------------
-    const totals: number[] = [];
-    const cpus: number[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      const cpu0 = process.cpuUsage();
-      const a = process.hrtime.bigint();
-      const r = FileStorage.open({ dir, clusterId: 'bench', node: 'n1' });
-      const b = process.hrtime.bigint();
-      const server = new Server({ name: 'n1', peers: ['n2', 'n3'], storage: r, rng: new SeededRng(1), electionTicks: 10, heartbeatTicks: 3 });
-      const c = process.hrtime.bigint();
-      const cpu = process.cpuUsage(cpu0);
-      if (server.log.lastIndex() !== ENTRIES || r.recovery.records < ENTRIES) throw new Error(`replayed ${server.log.lastIndex()} entries, wanted ${ENTRIES}`);
-      r.close();
-      totals.push(ms(c - a));
-      cpus.push((cpu.user + cpu.system) / 1000);
+    const runs: RestartFigures[] = [];
+    for (let k = 0; k < Number(opts.runs); k++) {
+      const f = runChild(dir);
+      if (f.applied !== entries) throw new Error(`applied ${f.applied} entries, wanted ${entries}`);
+      runs.push(f);
       console.log(
-        `restart ${run + 1}: open + replay ${ms(b - a).toFixed(0)} ms, + Server ${ms(c - b).toFixed(1)} ms ` +
-          `(${r.recovery.records} records; CPU ${cpus[cpus.length - 1].toFixed(0)} ms)`,
+        `  restart ${k + 1}: open + replay ${f.openMs.toFixed(0)} ms, apply ${f.applyMs.toFixed(0)} ms, total ${f.totalMs.toFixed(0)} ms ` +
+          `(CPU ${f.cpuMs.toFixed(0)} ms); peak RSS ${f.peakRssMiB.toFixed(0)} MiB, heap after ${f.heapMiB.toFixed(0)} MiB`,
       );
     }
-    const sorted = [...totals].sort((x, y) => x - y);
-    const cpuSorted = [...cpus].sort((x, y) => x - y);
     console.log(
-      `restart of a ${ENTRIES}-entry log: median ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms, ` +
-        `best ${sorted[0].toFixed(0)} ms, worst ${sorted[sorted.length - 1].toFixed(0)} ms wall; ` +
-        `median CPU ${cpuSorted[Math.floor(cpuSorted.length / 2)].toFixed(0)} ms (first run includes a cold JIT; CPU time is what a busy machine does not inflate)`,
+      `  ${entries} entries, median of ${runs.length}: total ${median(runs.map((r) => r.totalMs)).toFixed(0)} ms ` +
+        `(open + replay ${median(runs.map((r) => r.openMs)).toFixed(0)} ms, apply ${median(runs.map((r) => r.applyMs)).toFixed(0)} ms), ` +
+        `CPU ${median(runs.map((r) => r.cpuMs)).toFixed(0)} ms, peak RSS ${median(runs.map((r) => r.peakRssMiB)).toFixed(0)} MiB`,
     );
   } finally {
-    cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main();
+async function main(): Promise<void> {
+  if (opts.child) {
+    console.log(JSON.stringify(await restartOnce(opts.child)));
+    return;
+  }
+  const lengths = String(opts.entries)
+    .split(',')
+    .map((s) => Number(s.trim()));
+  if (lengths.some((n) => !Number.isSafeInteger(n) || n < 1)) throw new Error(`--entries: "${opts.entries}" is not a list of positive integers`);
+  console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown cpu'} x${os.cpus().length}, data under ${opts.dir}`);
+  for (const n of lengths) measure(opts.dir, n);
+}
+
+main().catch((e) => {
+  console.error((e as Error).message);
+  process.exit(1);
+});

@@ -136,6 +136,7 @@ async function main(): Promise<number> {
     port: opts.apiPort,
     peerApis: Object.fromEntries(opts.peerApis),
     log: (l) => log.error(l),
+    debug: (l) => log.debug(l),
     extraRoutes: observer ? (req, res, p) => observer.handle(req, res, p) : undefined,
   });
 

@@ -89,9 +89,30 @@ export interface ApiServerOptions {
   limits?: Partial<ApiLimits>;
   /** Called with unexpected errors (bugs), which also get a 500 reply. */
   log?: (line: string) => void;
+  /** Called with what is nobody's fault here, such as a client that went away mid-request (--log-level debug). */
+  debug?: (line: string) => void;
   /** More routes served beside the API (the live view's /ui/, src/ui/node-observer.ts): true if it answered. */
   extraRoutes?: (req: http.IncomingMessage, res: http.ServerResponse, path: string) => boolean;
 }
+
+/** The client closed or reset its connection before its request was read: there is no one to answer. */
+export class ClientAbortError extends Error {
+  constructor(reason: string) {
+    super(`client went away before its request body was read (${reason})`);
+    this.name = 'ClientAbortError';
+  }
+}
+
+/**
+ * How long a client may take to send its request's headers (a slow-headers
+ * client holds a socket and memory). node:http checks this timeout only every
+ * connectionsCheckingInterval (30 s by default, which stretched 10 s into
+ * 10-40 s): we check every HTTP_TIMEOUT_CHECK_MS, so a slow-headers socket is
+ * answered 408 and closed between HEADERS_TIMEOUT_MS and HEADERS_TIMEOUT_MS +
+ * HTTP_TIMEOUT_CHECK_MS after its first byte (docs/api.md).
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+const HTTP_TIMEOUT_CHECK_MS = 1_000;
 
 type Handler = (body: Fields, req: http.IncomingMessage) => Promise<unknown>;
 
@@ -139,14 +160,14 @@ export class ApiServer {
       this.rpc.set(`/v3/${path}`, h);
       this.rpc.set(`/v3beta/${path}`, h);
     }
-    this.http = http.createServer((req, res) => {
+    this.http = http.createServer({ connectionsCheckingInterval: HTTP_TIMEOUT_CHECK_MS }, (req, res) => {
       this.handle(req, res).catch((e) => this.internalError(res, e));
     });
     // Bound slow clients: a request body must arrive within 30 s (readBody).
     // node:http's own requestTimeout would also cut the streaming keep-alive,
     // whose body stays open as long as the client renews, so it is off.
     this.http.requestTimeout = 0;
-    this.http.headersTimeout = 10_000;
+    this.http.headersTimeout = HEADERS_TIMEOUT_MS;
   }
 
   /** Start listening; resolves with the API's URL. */
@@ -215,6 +236,11 @@ export class ApiServer {
   }
 
   private sendError(res: http.ServerResponse, e: unknown): void {
+    if (e instanceof ClientAbortError) {
+      this.options.debug?.(`api: ${e.message}`);
+      res.destroy();
+      return;
+    }
     const err = this.toApiError(e);
     if (err.status === 500) this.options.log?.(`api: internal error: ${(e as Error)?.stack ?? String(e)}`);
     // After a 413 or 408 the rest of the body may still be arriving: close the connection.
@@ -718,15 +744,16 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
       done = true;
       resolve(Buffer.concat(chunks));
     });
+    // A reset ('aborted') or a close before the end is the client leaving.
     req.on('error', (e) => {
       if (done) return;
       done = true;
-      reject(e);
+      reject(new ClientAbortError(e.message));
     });
     req.on('close', () => {
       if (done) return;
       done = true;
-      reject(new Error('connection closed before the body was read'));
+      reject(new ClientAbortError('connection closed'));
     });
   });
 }

@@ -16,6 +16,8 @@ const EVENT_LEVEL: Partial<Record<RaftEvent['kind'], string>> = {
 export interface Logger {
   event(e: RaftEvent): void;
   info(message: string, fields?: Record<string, unknown>): void;
+  /** Written only with --log-level debug. */
+  debug(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -32,6 +34,9 @@ export function createLogger(node: string, format: LogFormat, debug: boolean, ou
     },
     info(message, fields = {}) {
       line('info', message, fields);
+    },
+    debug(message, fields = {}) {
+      if (debug) line('debug', message, fields);
     },
     error(message, fields = {}) {
       line('error', message, fields);

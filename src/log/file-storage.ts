@@ -578,7 +578,7 @@ export class FileStorage implements Storage {
   /** Create segment `seq` holding a header, the current hard state, then `parts`; one fsync, then the directory's. */
   private startSegment(parts: Buffer[], seq: number, maxIndex = 0): void {
     const name = segmentName(seq);
-    const buf = Buffer.concat([encodeSegmentHeader(seq, this.clusterId, this.node), encodeHardState(this.mem.hardState()), ...parts]);
+    const buf = Buffer.concat([encodeSegmentHeader(seq, this.clusterId, this.node), encodeHardState(this.mem.hardState())].concat(parts));
     const fd = this.fs.create(this.file(name));
     if (this.fd !== null) {
       // The old segment may end in records written without an fsync

@@ -70,18 +70,18 @@ export class RaftLog {
     return this.term(i) === t;
   }
 
-  /** Entries [lo, hi). */
+  /**
+   * Entries [lo, hi). Callers keep the range bounded (maxEntriesPerAppend,
+   * maxCommittedEntriesPerReady); even so nothing here spreads a list into
+   * one call's arguments, which overflows the stack at ~10^5 elements.
+   */
   slice(lo: number, hi: number): LogEntry[] {
     if (lo >= hi) return [];
-    const out: LogEntry[] = [];
-    if (lo < this.unstableOffset) {
-      out.push(...this.storage.entries(lo, Math.min(hi, this.unstableOffset)));
-    }
-    if (hi > this.unstableOffset) {
-      const from = Math.max(lo, this.unstableOffset) - this.unstableOffset;
-      out.push(...this.unstableEntries.slice(from, hi - this.unstableOffset));
-    }
-    return out;
+    const stable = lo < this.unstableOffset ? this.storage.entries(lo, Math.min(hi, this.unstableOffset)) : [];
+    if (hi <= this.unstableOffset) return stable;
+    const from = Math.max(lo, this.unstableOffset) - this.unstableOffset;
+    const unstable = this.unstableEntries.slice(from, hi - this.unstableOffset);
+    return stable.length === 0 ? unstable : stable.concat(unstable);
   }
 
   entry(i: number): LogEntry | undefined {
@@ -120,7 +120,7 @@ export class RaftLog {
       this.unstableOffset = first;
       this.unstableEntries = [];
     }
-    this.unstableEntries.push(...entries);
+    for (const e of entries) this.unstableEntries.push(e);
   }
 
   /**
@@ -144,13 +144,15 @@ export class RaftLog {
   }
 
   /**
-   * Entries committed but not yet applied: (applied, committed]. None while a
-   * snapshot waits to be installed: the state machine must first be reset
-   * from it (Figure 13 receiver 8), and the entries after it follow.
+   * Entries committed but not yet applied: (applied, committed], at most
+   * `max` of them (at least one), the oldest first; the rest come in later
+   * Readys. None while a snapshot waits to be installed: the state machine
+   * must first be reset from it (Figure 13 receiver 8), and the entries after
+   * it follow.
    */
-  nextCommittedEntries(): LogEntry[] {
+  nextCommittedEntries(max: number): LogEntry[] {
     if (this.pendingSnap) return [];
-    return this.slice(this.applied + 1, this.committed + 1);
+    return this.slice(this.applied + 1, Math.min(this.committed, this.applied + max) + 1);
   }
 
   hasNextCommittedEntries(): boolean {

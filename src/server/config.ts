@@ -78,6 +78,18 @@ export interface ServerConfig {
   maxEntriesPerAppend?: number;
   /** Most AppendEntries with entries in flight to one follower (pipelining). */
   maxInflight?: number;
+  /**
+   * Most committed entries handed out in one Ready (default 1024), as etcd
+   * raft's MaxCommittedSizePerReady bounds them (by bytes there). A node
+   * restarting with a long unsnapshotted log has all of it committed at once;
+   * it is applied over many Readys, so no single Ready, list or call grows
+   * with the log's length, and a driver can serve its clients between them.
+   * We count entries rather than bytes because entries reach the core as
+   * values, not bytes (measuring them would mean encoding each once more);
+   * each is already bounded in size where it enters (a proposal's
+   * maxEntryBytes, the codec's limits), so this bounds the bytes as well.
+   */
+  maxCommittedEntriesPerReady?: number;
   /** Largest chunk of a snapshot in one InstallSnapshot message, in bytes (§7; default 64 KiB). */
   maxSnapshotChunkBytes?: number;
   /**

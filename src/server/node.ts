@@ -167,6 +167,10 @@ export class RaftNode implements NodeHandle {
     this.lastTickAt = this.clock();
     await this.opts.transport.start((m, from) => this.onMessage(m, from));
     this.ticker = setInterval(() => this.catchUpTicks(), this.tickMs);
+    // A restarted node may have work before any event: entries committed
+    // before the restart, to apply again (§7: the state machine was rebuilt
+    // from the latest snapshot only).
+    this.schedule();
     if (this.leaseKeeper) {
       // The expiry task: it runs everywhere but does something only on the
       // primary (the leader, once an entry of its term is applied).
@@ -476,7 +480,7 @@ export class RaftNode implements NodeHandle {
             if (this.stopped) return;
             try {
               this.finishReady(rd, early, now);
-              this.processReady();
+              if (!this.yieldsToApplyMore(rd)) this.processReady();
             } catch (e) {
               this.fail(e);
             }
@@ -495,6 +499,7 @@ export class RaftNode implements NodeHandle {
         this.fail(e);
         return;
       }
+      if (this.yieldsToApplyMore(rd)) return;
     }
     if (this.persisting === null && this.leaseKeeper) {
       // Promote once an entry of our term is applied; demote at once on a step-down.
@@ -511,6 +516,18 @@ export class RaftNode implements NodeHandle {
     this.server.advance(rd);
     this.releaseReads();
     this.maybeCompact();
+  }
+
+  /**
+   * A Ready carries a bounded share of the committed entries (Server's
+   * maxCommittedEntriesPerReady). When more wait -- a restart with a long
+   * log commits all of it at once -- take the next share in a later turn of
+   * the event loop, so messages, ticks and clients are served in between.
+   */
+  private yieldsToApplyMore(rd: Ready): boolean {
+    if (rd.committedEntries.length === 0 || !this.server.log.hasNextCommittedEntries()) return false;
+    this.schedule();
+    return true;
   }
 
   /** The write in flight, if any. */

@@ -33,6 +33,11 @@ export interface Ready {
   hardState: HardState | null;
   entries: LogEntry[];
   messages: Message[];
+  /**
+   * Committed entries to apply, oldest first: at most
+   * maxCommittedEntriesPerReady of them; any more come in the next Readys
+   * (hasReady() stays true).
+   */
   committedEntries: LogEntry[];
   readStates: ReadState[];
   /**

@@ -44,6 +44,7 @@ export class Server {
   readonly maxEntriesPerAppend: number;
   readonly maxInflight: number;
   readonly maxSnapshotChunkBytes: number;
+  readonly maxCommittedEntriesPerReady: number;
   readonly electionTicks: number;
   readonly checkQuorum: boolean;
   readonly readMode: ReadMode;
@@ -83,6 +84,8 @@ export class Server {
     this.maxInflight = config.maxInflight ?? 64;
     this.maxSnapshotChunkBytes = config.maxSnapshotChunkBytes ?? 64 * 1024;
     if (!(this.maxSnapshotChunkBytes >= 1)) throw new Error('maxSnapshotChunkBytes must be at least 1');
+    this.maxCommittedEntriesPerReady = config.maxCommittedEntriesPerReady ?? 1024;
+    if (!(this.maxCommittedEntriesPerReady >= 1)) throw new Error('maxCommittedEntriesPerReady must be at least 1');
     this.electionTicks = config.electionTicks;
     this.checkQuorum = config.checkQuorum ?? true;
     this.readMode = config.readMode ?? 'index';
@@ -273,7 +276,7 @@ export class Server {
       hardState: sameHardState(hs, this.persistedHardState) ? null : hs,
       entries: this.log.unstable(),
       messages: this.outbox,
-      committedEntries: this.log.nextCommittedEntries(),
+      committedEntries: this.log.nextCommittedEntries(this.maxCommittedEntriesPerReady),
       readStates: this.readStates,
       snapshot: this.log.pendingSnapshot(),
     };

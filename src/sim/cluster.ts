@@ -41,6 +41,8 @@ export interface SimOptions {
   /** Compact a node's log once this many entries were applied since its last snapshot (§7); 0: never. */
   snapshotEvery?: number;
   maxSnapshotChunkBytes?: number;
+  /** Most committed entries per Ready (Server's default 1024 unless given). */
+  maxCommittedEntriesPerReady?: number;
   /** Where nodes keep their "disk"; MemoryStorage per node unless given. */
   storage?: StorageProvider;
   /** Builds each incarnation's state machine (a fresh one at every start); ListStateMachine unless given. */
@@ -171,6 +173,7 @@ export class SimCluster {
       maxEntriesPerAppend: this.maxEntriesPerAppend,
       maxInflight: this.maxInflight,
       maxSnapshotChunkBytes: this.options.maxSnapshotChunkBytes,
+      maxCommittedEntriesPerReady: this.options.maxCommittedEntriesPerReady,
       readMode: this.options.readMode,
       bugs: this.options.bugs,
       onEvent: this.options.log || this.options.trace ? (e: RaftEvent) => this.onServerEvent(node.name, e) : undefined,
@@ -448,8 +451,10 @@ export class SimCluster {
         this.network.send({ ...m, timestamp: Math.floor(this.now / 100) }, this.now);
       }
       this.checker.onApply(view, rd.committedEntries);
-      for (const e of rd.committedEntries) node.sm.apply(e);
-      node.applied.push(...rd.committedEntries);
+      for (const e of rd.committedEntries) {
+        node.sm.apply(e);
+        node.applied.push(e);
+      }
       if (this.onApplied) for (const e of rd.committedEntries) this.onApplied(node.name, e);
       server.advance(rd);
       // §7: "Each server takes snapshots independently, covering just the

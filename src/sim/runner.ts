@@ -75,6 +75,9 @@ export function runSeed(o: RunOptions): RunResult {
   const crng = new SeededRng((o.seed * 2654435761) ^ 0x5eed);
   const seedSnapshotEvery = [0, 3, 10, 40][crng.int(0, 4)];
   const chunkBytes = [16, 200, 64 * 1024][crng.int(0, 3)];
+  // A restarted node applies its committed log over several Readys when the
+  // share per Ready is small (issue 19): the checker sees each share.
+  const committedPerReady = [1, 3, 1024][crng.int(0, 3)];
   const c = new SimCluster({
     nodes: o.nodes,
     seed: o.seed,
@@ -83,6 +86,7 @@ export function runSeed(o: RunOptions): RunResult {
     readMode: o.readMode,
     snapshotEvery: o.compaction === false ? 0 : (o.snapshotEvery ?? seedSnapshotEvery),
     maxSnapshotChunkBytes: chunkBytes,
+    maxCommittedEntriesPerReady: committedPerReady,
     storage: o.storage,
     trace: o.trace ? (node, e) => o.trace!.record(node, e) : undefined,
   });

@@ -18,6 +18,8 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   udpDropRate?: number;
   extraArgs?: string[];
+  /** Fill a node's data directory before its first launch (e.g. a long log written by FileStorage directly). */
+  prepareDataDir?: (dir: string, name: string) => void;
   /** Pass --peer-apis (default true); false starts nodes as the README's one-node-per-terminal recipe does. */
   peerApis?: boolean;
 }
@@ -90,7 +92,7 @@ export class ProcessCluster {
   readonly nodes: NodeProc[] = [];
   readonly electionMs: number;
 
-  private constructor(private readonly o: Required<Omit<ClusterOptions, 'extraArgs'>> & { extraArgs: string[] }) {
+  private constructor(private readonly o: Required<Omit<ClusterOptions, 'extraArgs' | 'prepareDataDir'>> & { extraArgs: string[] }) {
     this.electionMs = o.electionMs;
   }
 
@@ -111,8 +113,14 @@ export class ProcessCluster {
     for (let i = 0; i < o.nodes; i++) {
       c.nodes.push({ name: `n${i + 1}`, port: raftPorts[i], api: apiPorts[i], child: null, output: [] });
     }
-    for (let i = 0; i < o.nodes; i++) c.launch(i);
-    await c.waitUntilServing();
+    try {
+      for (const n of c.nodes) options.prepareDataDir?.(c.dataDir(n.name), n.name);
+      for (let i = 0; i < o.nodes; i++) c.launch(i);
+      await c.waitUntilServing();
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
     return c;
   }
 
@@ -126,7 +134,7 @@ export class ProcessCluster {
       '--port', String(n.port),
       '--api-port', String(n.api),
       '--transport', this.o.transport,
-      '--data-dir', path.join(this.dataRoot, n.name),
+      '--data-dir', this.dataDir(n.name),
       '--election-timeout', String(this.o.electionMs),
       '--heartbeat-interval', String(this.o.heartbeatMs),
       '--tick', '5',
@@ -142,6 +150,10 @@ export class ProcessCluster {
     child.stdout!.on('data', (d) => n.output.push(String(d)));
     child.stderr!.on('data', (d) => n.output.push(String(d)));
     n.child = child;
+  }
+
+  dataDir(name: string): string {
+    return path.join(this.dataRoot, name);
   }
 
   url(i: number): string {

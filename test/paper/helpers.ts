@@ -169,7 +169,7 @@ export function drainReadies(s: Server): Ready[] {
     if (out.length >= 1000) throw new Error(`${s.name} still has a Ready after 1000 rounds`);
     const rd = s.ready();
     persist(s, rd);
-    nodeOf(s).applied.push(...rd.committedEntries);
+    for (const e of rd.committedEntries) nodeOf(s).applied.push(e);
     s.advance(rd);
     out.push(rd);
   }
