@@ -62,7 +62,7 @@ import {
   txnJson,
 } from './gateway';
 import { clusterIdOf, memberIdOf } from './ids';
-import { EntryTooLargeError, LeaseHandle, NodeHandle, NodeStatus, NotLeaderError, TimeoutError } from './node-handle';
+import { EntryTooLargeError, LeaderNotReplicatingError, LeaseHandle, NodeHandle, NodeStatus, NotLeaderError, TimeoutError } from './node-handle';
 import { WatchStreamOptions, serveWatch } from './watch';
 
 export const API_VERSION = '0.1.0';
@@ -280,6 +280,9 @@ export class ApiServer {
     if (e instanceof NotLeaderError) {
       const msg = e.leader === null ? 'etcdserver: no leader' : `etcdserver: not leader; the leader is ${e.leader}`;
       return new ApiError(503, GrpcCode.Unavailable, msg, this.leaderHint(e.leader, e.leaderApi));
+    }
+    if (e instanceof LeaderNotReplicatingError) {
+      return new ApiError(503, GrpcCode.Unavailable, `etcdserver: ${e.message}`, this.leaderHint(e.leader, null));
     }
     if (e instanceof TimeoutError) {
       return new ApiError(503, GrpcCode.Unavailable, 'etcdserver: request timed out', this.leaderHint(e.leader, null));

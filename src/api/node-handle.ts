@@ -20,6 +20,22 @@ export class TimeoutError extends Error {
   }
 }
 
+/**
+ * The leader this node forwarded to has sent no entry of its own term within
+ * an election timeout: it is not replicating (a simpleRaft leader never does),
+ * so it can neither commit a command nor serve a read.
+ */
+export class LeaderNotReplicatingError extends Error {
+  constructor(readonly leader: NodeId, readonly term: number, readonly waitedMs: number) {
+    super(
+      `the leader ${leader} has replicated no entry of its term ${term} in ${waitedMs} ms (a leader's first entry is ` +
+        `its no-op, §8), so it cannot commit commands or serve reads; a simpleRaft leader never replicates ` +
+        `(docs/python-interop.md)`,
+    );
+    this.name = 'LeaderNotReplicatingError';
+  }
+}
+
 /** A command too large for the transport to carry: refused before it enters the log. */
 export class EntryTooLargeError extends Error {
   constructor(readonly bytes: number, readonly limit: number) {

@@ -9,6 +9,7 @@ export type RaftEvent =
   | { kind: 'role'; role: Role; term: number; reason: string }
   | { kind: 'vote'; term: number; candidate: NodeId; granted: boolean; reason: string }
   | { kind: 'leader'; term: number; leader: NodeId }
+  | { kind: 'refuse-leader'; term: number; leader: NodeId; reason: string }
   | { kind: 'commit'; term: number; commitIndex: number }
   | { kind: 'drop'; reason: string }
   /** The term is at MAX_RAFT_NUMBER: no election can start (messages/bounds.ts). */
@@ -28,6 +29,8 @@ export function describeEvent(e: RaftEvent): string {
       return `${e.granted ? 'granted' : 'refused'} vote to ${e.candidate} in term ${e.term} (${e.reason})`;
     case 'leader':
       return `leader for term ${e.term} is ${e.leader}`;
+    case 'refuse-leader':
+      return `refused ${e.leader} as leader of term ${e.term} (${e.reason})`;
     case 'commit':
       return `committed up to index ${e.commitIndex} (term ${e.term})`;
     case 'drop':

@@ -10,7 +10,16 @@
 
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { EntryTooLargeError, LeaseHandle, LeaseTimeToLive, NotLeaderError, NodeHandle, NodeStatus, TimeoutError } from '../api/node-handle';
+import {
+  EntryTooLargeError,
+  LeaderNotReplicatingError,
+  LeaseHandle,
+  LeaseTimeToLive,
+  NotLeaderError,
+  NodeHandle,
+  NodeStatus,
+  TimeoutError,
+} from '../api/node-handle';
 import { LeaseKeeper, RaftView, minLeaseTtlSeconds } from '../kv/lease-keeper';
 import { Lessor } from '../kv/lessor';
 import { Message, MessageType, NodeId } from '../messages';
@@ -100,6 +109,7 @@ export class RaftNode implements NodeHandle {
   private readonly opts: RaftNodeOptions;
   private readonly tickMs: number;
   private readonly requestTimeoutMs: number;
+  private readonly electionMs: number;
   private ticker: NodeJS.Timeout | null = null;
   private scheduled = false;
   private stopped = false;
@@ -115,6 +125,7 @@ export class RaftNode implements NodeHandle {
     this.name = opts.name;
     this.tickMs = opts.tickMs ?? 10;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 3000;
+    this.electionMs = (opts.electionTicks ?? 100) * this.tickMs;
     this.server = new Server({
       name: opts.name,
       peers: opts.peers,
@@ -134,7 +145,7 @@ export class RaftNode implements NodeHandle {
 
     this.clock = opts.clock ?? (() => performance.now());
     if (opts.lessor) {
-      const electionMs = (opts.electionTicks ?? 100) * this.tickMs;
+      const electionMs = this.electionMs;
       this.leaseKeeper = new LeaseKeeper(opts.lessor, {
         extendMs: opts.leaseExtendMs ?? electionMs,
         // The expiry task's revoke: the same command as a client's, through the log.
@@ -250,7 +261,9 @@ export class RaftNode implements NodeHandle {
     const result = this.server.propose(envelope);
     if (result.kind === 'not-leader') return Promise.reject(this.notLeader(result.leader));
     this.schedule();
-    return this.wait(this.proposals, id, 'proposal');
+    const waiting = this.wait(this.proposals, id, 'proposal');
+    if (result.kind === 'forwarded') this.failIfLeaderSilent(this.proposals, id, result.leader);
+    return waiting;
   }
 
   readBarrier(): Promise<void> {
@@ -260,7 +273,31 @@ export class RaftNode implements NodeHandle {
     const result = this.server.readIndex(context);
     if (result.kind === 'not-leader') return Promise.reject(this.notLeader(result.leader));
     this.schedule();
-    return this.wait(this.reads, context, 'read').then(() => undefined);
+    const waiting = this.wait(this.reads, context, 'read');
+    if (result.kind === 'forwarded') this.failIfLeaderSilent(this.reads, context, result.leader);
+    return waiting.then(() => undefined);
+  }
+
+  /**
+   * A request forwarded to `leader` waits on the leader's entries. A leader's
+   * first act is to append a no-op entry of its term and send it (§8), and it
+   * serves no read before an entry of its term is committed (thesis §6.4). So
+   * if one election timeout after forwarding no entry of the leader's term has
+   * reached this log while it still leads, it is not replicating and cannot
+   * answer: fail now, saying why, rather than at the request timeout. A
+   * simpleRaft leader is one (docs/python-interop.md).
+   */
+  private failIfLeaderSilent(table: Map<string, Waiter>, key: string, leader: NodeId): void {
+    const term = this.server.currentTerm;
+    if (this.server.log.lastTerm() >= term) return;
+    setTimeout(() => {
+      const w = table.get(key);
+      const s = this.server;
+      if (w === undefined || s.currentTerm !== term || s.leaderId !== leader || s.log.lastTerm() >= term) return;
+      table.delete(key);
+      clearTimeout(w.timer);
+      w.reject(new LeaderNotReplicatingError(leader, term, this.electionMs));
+    }, this.electionMs).unref();
   }
 
   status(): NodeStatus {

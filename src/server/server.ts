@@ -16,6 +16,7 @@ import { Candidate } from '../states/candidate';
 import { Follower } from '../states/follower';
 import { Leader } from '../states/leader';
 import { State } from '../states/state';
+import { Campaigns } from './campaigns';
 import { Bugs, NO_BUGS, ReadMode, ServerConfig } from './config';
 import { RaftEvent } from './events';
 import { ReadState, Ready, SoftState } from './ready';
@@ -58,6 +59,8 @@ export class Server {
   // Volatile state on all servers: commitIndex and lastApplied live in `log`.
   /** The leader of the current term, once known (§5.2). */
   leaderId: NodeId | null = null;
+  /** Each node's latest campaign, for refusing a leader that lacks our committed entries (§5.4). */
+  readonly campaigns = new Campaigns();
   state: State;
 
   private readonly config: ServerConfig;

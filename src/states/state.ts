@@ -32,6 +32,14 @@ export abstract class State {
       return this.dispatch(server, message);
     }
 
+    if (message.type === MessageType.RequestVote) {
+      // Even a RequestVote we ignore tells us the log its sender would lead with.
+      server.campaigns.note(message.sender, message.term, message.data.lastLogIndex, message.data.lastLogTerm ?? 0);
+    } else if ((message.type === MessageType.AppendEntries || message.type === MessageType.InstallSnapshot) && message.term >= server.currentTerm) {
+      const why = this.cannotBeOurLeader(server, message);
+      if (why !== null) return this.refuseLeader(server, message, why);
+    }
+
     if (message.type === MessageType.RequestVote && message.term > server.currentTerm && server.checkQuorum && this.inLease(server) && !server.bugs.leaseWithoutVoteRule) {
       // Thesis §4.2.3: "if a server receives a RequestVote request within the
       // minimum election timeout of hearing from a current leader, it does
@@ -57,6 +65,37 @@ export abstract class State {
     }
     if (term < server.currentTerm) return this.onStaleMessage(server, message);
     return this.dispatch(server, message);
+  }
+
+  /**
+   * Why the sender of this AppendEntries or InstallSnapshot (of our term or
+   * a newer one) cannot be a legitimate leader, or null. Neither ever holds
+   * of a Raft leader; simpleRaft's Candidate, which counts refusals as votes,
+   * leads anyway (docs/simpleraft-errata.md).
+   */
+  private cannotBeOurLeader(server: Server, message: AppendEntriesMessage | InstallSnapshotMessage): string | null {
+    // §5.2 Election Safety: at most one leader per term, and we know this one's.
+    const known = server.leaderId;
+    if (message.term === server.currentTerm && known !== null && known !== message.sender && this.role !== 'leader') {
+      return `the leader of term ${message.term} is ${known}; a term has at most one leader (§5.2)`;
+    }
+    // §5.4 Leader Completeness: its campaign showed it lacks a committed entry (server/campaigns.ts).
+    const committed = server.log.committed;
+    const lacking = server.campaigns.lacking(message.sender, message.term, committed, server.log.term(committed) ?? Infinity);
+    if (lacking === null) return null;
+    return `its campaign in term ${lacking.campaignTerm} showed a log without our committed entry ${lacking.index}; a leader holds every committed entry (§5.4)`;
+  }
+
+  /**
+   * Refuse an AppendEntries or InstallSnapshot from a node that is no leader
+   * of ours: no leader recorded, no timer reset, the log untouched. A newer
+   * term is still adopted (§5.1), so nobody can lead us in an older one.
+   */
+  private refuseLeader(server: Server, message: AppendEntriesMessage | InstallSnapshotMessage, reason: string): State {
+    const next = message.term > server.currentTerm ? server.becomeFollower(message.term, null, `saw term ${message.term} from ${message.sender}`) : this;
+    server.emit({ kind: 'refuse-leader', term: message.term, leader: message.sender, reason });
+    rejectReplication(server, message.sender);
+    return next;
   }
 
   /** Has this server heard from a current leader within the minimum election timeout? */

@@ -23,11 +23,20 @@
 //      - a simpleRaft Candidate wins an election among TypeScript followers;
 //      - the runner-driven heartbeats of the simpleRaft leader keep the
 //        TypeScript followers from campaigning (simpleRaft's Leader itself
-//        sends none on election: the set_sever typo).
+//        sends none on election: the set_sever typo);
+//      - a put through a TypeScript follower fails within 2 s with an error
+//        naming the limitation (the leader replicates nothing), never a timeout.
 //   C. n1, n2 (TypeScript) elect a leader, then p1 (simpleRaft) starts as a
 //      candidate: every answer is a refusal, simpleRaft counts a refusal as a
 //      vote, and p1 declares itself leader of the TypeScript leader's term:
 //      two leaders in one term (defect); the TypeScript logs stay intact.
+//   D. n1, n2 (TypeScript) elect a leader and commit; then p1 (simpleRaft)
+//      joins with an election timeout shorter than their heartbeat interval,
+//      so it campaigns in a newer term with a log that lacks their committed
+//      entries: the TypeScript leader steps down and refuses its vote,
+//      simpleRaft counts the refusal and leads (defect). The TypeScript nodes
+//      refuse its AppendEntries (server/campaigns.ts, §5.4), keep their logs,
+//      and elect a leader of their own that takes writes again.
 
 import { expect } from 'chai';
 import { freeTcpPorts } from '../net/ports';
@@ -47,6 +56,26 @@ function event(p: PyNode, pred: (e: PyEvent) => boolean, timeoutMs: number, what
 
 function received(p: PyNode): number {
   return p.stats()['received:AppendEntries'] ?? 0;
+}
+
+/** The TypeScript node all of `ts` follow, once they agree on one of a term above `aboveTerm` and hold its no-op. */
+function agreedLeader(ts: TsNode[], aboveTerm = 0): Promise<TsNode> {
+  return until(async () => {
+    const ss = await Promise.all(ts.map((n) => n.status()));
+    const l = ss.find((s) => s?.role === 'leader' && s.term > aboveTerm);
+    return l && ss.every((s) => s?.leader === l.name && s.commitIndex >= 1) ? ts.find((n) => n.name === l.name) : undefined;
+  }, 30_000, `a TypeScript leader of a term above ${aboveTerm}`);
+}
+
+/** n1 and n2 (TypeScript, p1 their third member) serving, and their leader. */
+async function twoTsNodes(c: InteropCluster, electionMs?: number, heartbeatMs?: number): Promise<{ ts: TsNode[]; members: Member[]; leader: TsNode }> {
+  const [r1, r2, rp] = await c.raftPorts(3);
+  const [a1, a2] = await freeTcpPorts(2);
+  const members: Member[] = [{ name: 'n1', port: r1 }, { name: 'n2', port: r2 }, { name: 'p1', port: rp }];
+  const [m1, m2, mp] = members;
+  const ts = [c.startTs(m1, a1, [m2, mp], electionMs, heartbeatMs), c.startTs(m2, a2, [m1, mp], electionMs, heartbeatMs)];
+  await c.waitServing(ts);
+  return { ts, members, leader: await agreedLeader(ts) };
 }
 
 for (const transport of ['zmq', 'udp'] as const) {
@@ -186,6 +215,17 @@ for (const transport of ['zmq', 'udp'] as const) {
         expect(p1.of('leader-elected'), 'a new election').to.have.length(1);
         expect(p1.last()!.role).to.equal('leader');
       });
+
+      it('a put through a TypeScript follower answers within 2 s: 503 naming the limitation, never a timeout', async () => {
+        // simpleRaft's Leader has no client path and never replicates: the follower forwards the
+        // command, sees no entry of p1's term arrive within its election timeout, and says so.
+        const t0 = Date.now();
+        const put = await ts[0].put('to', 'simpleRaft');
+        const ms = Date.now() - t0;
+        expect(put.status, JSON.stringify(put.body)).to.equal(503);
+        expect(JSON.stringify(put.body)).to.include(`the leader p1 has replicated no entry of its term ${term}`).and.include('simpleRaft leader never replicates');
+        expect(ms).to.be.below(2000);
+      });
     });
 
     describe('C. a simpleRaft candidate among TypeScript nodes that already have a leader', function () {
@@ -195,17 +235,9 @@ for (const transport of ['zmq', 'udp'] as const) {
       before(async function () {
         skipWithoutSimpleRaft(this);
         c = InteropCluster.create(transport);
-        const [r1, r2, rp] = await c.raftPorts(3);
-        const [a1, a2] = await freeTcpPorts(2);
-        const m1: Member = { name: 'n1', port: r1 };
-        const m2: Member = { name: 'n2', port: r2 };
-        const mp: Member = { name: 'p1', port: rp };
-        ts = [c.startTs(m1, a1, [m2, mp]), c.startTs(m2, a2, [m1, mp])];
-        await c.waitServing(ts);
-        await until(async () => {
-          const ss = await Promise.all(ts.map((n) => n.status()));
-          return ss.some((s) => s?.role === 'leader') && ss.every((s) => s?.leader && s.commitIndex >= 1) ? true : undefined;
-        }, 30_000, 'a TypeScript leader');
+        const two = await twoTsNodes(c);
+        ts = two.ts;
+        const [m1, m2, mp] = two.members;
         p1 = c.startPy(mp, [m1, m2], ['--simpleraft', SR!, '--initial-state', 'candidate', '--election-timeout', '5000', '--heartbeat-interval', '50']);
       });
       after(async () => {
@@ -231,6 +263,50 @@ for (const transport of ['zmq', 'udp'] as const) {
           const now = (await Promise.all(ts.map((n) => n.status()))) as Status[];
           return now.every((s) => s && s.commitIndex === s.lastLogIndex && s.lastLogIndex === now[0].lastLogIndex && s.lastLogIndex >= 2) ? true : undefined;
         }, 10_000, 'both TypeScript nodes to hold and commit the same log');
+      });
+    });
+
+    describe('D. a simpleRaft candidate that deposes a TypeScript leader while lacking committed entries', function () {
+      let ts: TsNode[];
+      let p1: PyNode;
+      let committed: Status[];
+
+      before(async function () {
+        skipWithoutSimpleRaft(this);
+        c = InteropCluster.create(transport);
+        const { ts: nodes, members, leader } = await twoTsNodes(c, 1500, 250);
+        ts = nodes;
+        const [m1, m2, mp] = members;
+        for (const k of ['a', 'b', 'c']) expect((await leader.put(k, k)).status).to.equal(200);
+        committed = (await Promise.all(ts.map((n) => n.status()))) as Status[];
+        // Heartbeats every 250 ms from the TypeScript leader; p1's election timeout is 120-240 ms, so
+        // it campaigns after the first one. (Not sooner: the TypeScript nodes must receive its
+        // RequestVote to know what it lacks, and a ZeroMQ peer may take 100 ms to connect.)
+        p1 = c.startPy(mp, [m1, m2], ['--simpleraft', SR!, '--election-timeout', '120', '--heartbeat-interval', '10']);
+      });
+      after(async () => {
+        await c?.stop();
+        c = undefined;
+      });
+
+      it('the TypeScript nodes never follow it, keep their committed entries, and elect a leader that takes writes', async () => {
+        const won = await event(p1, (e) => e.event === 'leader-elected', 20_000, 'p1 to declare itself leader');
+        expect(won.granted, 'granted votes').to.deep.equal([]);
+        expect(won.term, 'a term newer than the TypeScript leader\'s').to.be.above(committed[0].term);
+        // The TypeScript nodes elect a leader of a newer term still, which takes a write.
+        const leader = await agreedLeader(ts, won.term);
+        const put = await leader.put('after', 'deposed');
+        expect(put.status, JSON.stringify(put.body)).to.equal(200);
+        const now = (await Promise.all(ts.map((n) => n.status()))) as Status[];
+        for (const [i, s] of now.entries()) {
+          expect(s.commitIndex, `${s.name} commitIndex`).to.be.above(committed[i].commitIndex);
+          expect(s.lastLogIndex, `${s.name} log`).to.equal(now[0].lastLogIndex);
+        }
+        // Never followed: no TypeScript node ever named p1 its leader, and each refused it.
+        for (const n of ts) {
+          expect(n.text().match(/.*leader for term \d+ is p1.*/g) ?? [], `${n.name} followed p1`).to.deep.equal([]);
+          expect(n.text(), `${n.name} refused p1`).to.include('refused p1 as leader of term');
+        }
       });
     });
   });

@@ -218,7 +218,7 @@ describe('interop: TypeScript nodes tolerate what simpleRaft sends', () => {
       for (const s of net.servers.values()) expect(s.log.committed, `node ${s.name}`).to.equal(2);
     });
 
-    // The transports treat 2 and "2" as one node (docs/wire-format-transports.md);
+    // The transports treat 2 and "2" as one node (docs/wire-format.md §11);
     // the core compares names with ===, so the transports hand messages on with
     // the names spelled as configured.
     const pythonVote = (sender: NodeId, receiver: NodeId): Message => ({

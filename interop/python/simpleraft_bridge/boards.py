@@ -121,6 +121,9 @@ def parse_peers(text):
     return peers
 
 
+PYZMQ_MISSING = "pyzmq is not installed for this Python; use /usr/bin/python3 or install python3-zmq"
+
+
 class RemotePeer(object):
     """A neighbour on the other side of the wire, as simpleRaft's Server sees its neighbours.
 
@@ -326,8 +329,13 @@ class ZeroMQBoard(NetworkBoard):
     def __init__(self, name, host, port, peers, reconnect_ms=100, reconnect_max_ms=100,
                  high_water_mark=10000, **kw):
         NetworkBoard.__init__(self, name, peers, **kw)
-        import zmq  # only this board needs pyzmq
-        from zmq.utils.monitor import recv_monitor_message
+        try:
+            import zmq  # only this board needs pyzmq
+            from zmq.utils.monitor import recv_monitor_message
+        except ImportError:
+            # Also when runner.load_simpleraft's empty stand-in (workaround 4)
+            # shadows the missing package: say what is wrong, not how it broke.
+            raise ImportError(PYZMQ_MISSING)
 
         self._zmq = zmq
         self._recv_monitor_message = recv_monitor_message

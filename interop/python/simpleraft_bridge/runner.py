@@ -41,7 +41,12 @@ what a reader sees (docs/python-interop.md, "What the runner adds"):
 3. Messages are held, and the timers wait, until enough peers are
    reachable to form a majority (ZeroMQ tells; UDP has no connections), or
    ``--wait-for-peers`` ms pass: an answer sent before a ZeroMQ peer is
-   connected is lost, and simpleRaft votes only once in its life.
+   connected is lost, and simpleRaft votes only once in its life. Then, by
+   default (``--first-election-timer after-peer``), a follower arms its
+   first election timer only when a first message from a peer arrives:
+   started beside running TypeScript nodes, it hears their leader (or a
+   candidate, which it can vote for) before it could campaign itself, so it
+   joins the cluster instead of racing it (docs/python-interop.md).
 4. If simpleRaft's ``server.py`` cannot be imported because pyzmq is
    missing (it imports ``zmq`` at the top, for ZeroMQServer, which the
    runner does not use), an empty ``zmq`` module stands in for the import.
@@ -186,7 +191,7 @@ class Host(object):
 
     def __init__(self, name, board, classes, election_timeout_ms=1000, heartbeat_ms=100,
                  initial_state="follower", log=None, rng=None, wait_for_peers_ms=5000, dispatch=True,
-                 stats_every_ms=1000):
+                 stats_every_ms=1000, timer_after_peer=True):
         self.name = name
         self.board = board
         self.classes = classes
@@ -210,6 +215,8 @@ class Host(object):
         self._start = now
         self._wait_until = now + wait_for_peers_ms / 1000.0
         self._ready = False
+        self.timer_after_peer = timer_after_peer
+        self._heard_peer = False
         self._held = []
         self._election_deadline = None
         self._next_heartbeat = None
@@ -334,6 +341,10 @@ class Host(object):
         if name_text(message.sender) not in set(name_text(p.name) for p in self.board.peers):
             self.emit_limited("stranger", "drop", "message from %r, not a member" % (message.sender,), reason="stranger")
             return
+        if not self._heard_peer:
+            self._heard_peer = True
+            if self._election_deadline is None and _role(self.server._state) == "follower":
+                self._reset_election_timer()  # the first election timer: a peer has spoken
         if not self.dispatch:
             return
         s = self.server
@@ -456,12 +467,15 @@ class Host(object):
         ready = self.board.ready_peers()
         if len(ready) + 1 >= self.majority or now >= self._wait_until:
             self._ready = True
-            self.emit("ready", "peers reachable: %s%s" % (", ".join(sorted(name_text(p) for p in ready)) or "none",
-                                                          "" if len(ready) + 1 >= self.majority else " (stopped waiting)"),
+            waiting = self.initial_state == "follower" and self.timer_after_peer and not self._heard_peer and not self._held
+            self.emit("ready", "peers reachable: %s%s%s" % (", ".join(sorted(name_text(p) for p in ready)) or "none",
+                                                            "" if len(ready) + 1 >= self.majority else " (stopped waiting)",
+                                                            "; the election timer starts at the first message from a peer"
+                                                            if waiting and self.election_timeout_ms else ""),
                       reachable=sorted(name_text(p) for p in ready))
             if self.initial_state == "candidate":
                 self.campaign("initial state candidate")
-            else:
+            elif not self.timer_after_peer or self._heard_peer:
                 self._reset_election_timer()
             held, self._held = self._held, []
             for m in held:
@@ -529,6 +543,10 @@ def arg_parser(prog="python3 -m simpleraft_bridge"):
     p.add_argument("--heartbeat-interval", type=int, default=100, metavar="MS")
     p.add_argument("--wait-for-peers", type=int, default=5000, metavar="MS",
                    help="how long to wait for a majority of peers to be reachable before starting")
+    p.add_argument("--first-election-timer", choices=["after-peer", "at-start"], default="after-peer",
+                   help="after-peer (default): a follower arms its first election timer when a first message from a "
+                        "peer arrives, so it joins a running cluster instead of racing it; at-start: as soon as it "
+                        "is ready (a cluster of Python nodes only needs one such node, or a candidate)")
     p.add_argument("--log-format", choices=["human", "json"], default="human")
     p.add_argument("--stats-every", type=int, metavar="MS",
                    help="how often to log the counters (default 5000 ms, 1000 ms with --log-format json)")
@@ -582,7 +600,8 @@ def main(argv=None):
         return 2
     host = Host(args.name, board, classes, args.election_timeout, args.heartbeat_interval, args.initial_state,
                 log=logger, rng=random.Random(args.seed), wait_for_peers_ms=args.wait_for_peers,
-                stats_every_ms=args.stats_every or (1000 if args.log_format == "json" else 5000))
+                stats_every_ms=args.stats_every or (1000 if args.log_format == "json" else 5000),
+                timer_after_peer=args.first_election_timer == "after-peer")
     _install_signals()
     reason = "SIGINT"
     try:

@@ -174,7 +174,7 @@ class HostsOnUdp(unittest.TestCase):
             board = UdpGossipBoard(name, "127.0.0.1", ports[i], peers, rng=random.Random(i))
             log = (lambda n: lambda event, fields: self.events.append((n, event, fields)))(name)
             self.hosts.append(Host(name, board, stand_in_classes(), election_timeout_ms=150 + 100 * i, heartbeat_ms=30,
-                                   log=log, rng=random.Random(i), wait_for_peers_ms=0))
+                                   log=log, rng=random.Random(i), wait_for_peers_ms=0, timer_after_peer=False))
 
     def tearDown(self):
         for h in self.hosts:
@@ -215,13 +215,49 @@ class HostsOnUdp(unittest.TestCase):
         self.assertEqual(h.stats["campaigns"], 0)
 
 
+class FirstElectionTimer(unittest.TestCase):
+    """By default a follower arms its first election timer only when a peer has spoken."""
+
+    def setUp(self):
+        mine, theirs = free_udp_ports(2)
+        self.peer = UdpGossipBoard("n1", "127.0.0.1", theirs, [Peer("p1", "127.0.0.1", mine)], rng=random.Random(1))
+        self.events = []
+        board = UdpGossipBoard("p1", "127.0.0.1", mine, [Peer("n1", "127.0.0.1", theirs)], rng=random.Random(2))
+        self.host = Host("p1", board, stand_in_classes(), election_timeout_ms=50, heartbeat_ms=10,
+                         log=lambda event, fields: self.events.append((event, fields)), rng=random.Random(3),
+                         wait_for_peers_ms=0)
+
+    def tearDown(self):
+        self.host.board.close()
+        self.peer.close()
+
+    def run_for(self, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.host.run_once(0.005)
+
+    def test_no_campaign_until_a_peer_speaks_then_the_timer_runs(self):
+        self.run_for(0.5)  # ten of its longest election timeouts
+        self.assertEqual(self.host.stats["campaigns"], 0)
+        ready = [f["text"] for e, f in self.events if e == "ready"]
+        self.assertIn("the election timer starts at the first message from a peer", ready[0])
+        # A RequestVote from n1 (a peer speaks): granted, and from then on the timer runs.
+        self.peer.neighbors()[0].post_message(stand_ins.RequestVoteMessage("n1", "p1", 1, {"lastLogIndex": 0, "lastLogTerm": 0}))
+        deadline = time.monotonic() + 10
+        while self.host.stats["campaigns"] == 0 and time.monotonic() < deadline:
+            self.host.run_once(0.005)
+        self.assertEqual(self.host.stats["votes-granted"], 1)
+        self.assertGreaterEqual(self.host.stats["campaigns"], 1)
+
+
 class RunnerProcess(unittest.TestCase):
     def test_runs_logs_json_and_stops_on_sigint(self):
         port, peer = free_udp_ports(2)
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
         p = subprocess.Popen([sys.executable, "-m", "simpleraft_bridge", "--name", "solo", "--port", str(port),
                               "--peers", "other=127.0.0.1:%d" % peer, "--transport", "udp", "--election-timeout", "100",
-                              "--heartbeat-interval", "20", "--log-format", "json", "--wait-for-peers", "0"],
+                              "--heartbeat-interval", "20", "--log-format", "json", "--wait-for-peers", "0",
+                              "--first-election-timer", "at-start"],
                              cwd=PYTHON_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             events = []
@@ -243,6 +279,17 @@ class RunnerProcess(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.communicate()
+
+    def test_without_pyzmq_the_zmq_transport_says_so_and_exits_2(self):
+        # No pyzmq at all (None in sys.modules makes `import zmq` fail), and no pyzmq behind the
+        # empty stand-in module that --simpleraft installs for simpleRaft's own `import zmq`.
+        for setup in ("sys.modules['zmq'] = None", "sys.modules['zmq'] = types.ModuleType('zmq')"):
+            code = ("import sys, types; %s; from simpleraft_bridge.runner import main; "
+                    "sys.exit(main(['--name', 'p1', '--port', '1', '--transport', 'zmq']))" % setup)
+            r = subprocess.run([sys.executable, "-c", code], cwd=PYTHON_ROOT, capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("pyzmq is not installed for this Python; use /usr/bin/python3 or install python3-zmq", r.stderr)
+            self.assertNotIn("is not a package", r.stderr)
 
     def test_bad_arguments_exit_2(self):
         r = subprocess.run([sys.executable, "-m", "simpleraft_bridge", "--name", "x", "--port", "1", "--peers", "bad"],

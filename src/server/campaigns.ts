@@ -1,0 +1,56 @@
+// What each node's latest campaign showed of its log, for one check: a node
+// whose RequestVote proved it lacks an entry we have committed cannot be a
+// legitimate leader, of that term or of a later one it did not campaign for.
+//
+// Why (§5.4.1, §5.4.3): a committed entry is stored on a majority, a
+// candidate needs the votes of a majority, and every voter refuses a
+// candidate whose log is less up-to-date than its own; so the leader of a
+// term holds every entry committed in earlier terms (Leader Completeness).
+// A leader's log only grows while it leads, and what it adds is of its own
+// term, so the log it campaigned with, (lastLogIndex, lastLogTerm), holds
+// every entry of an older term that it will ever hold. We judge that log when
+// its AppendEntries arrive, against the last entry we know committed, if that
+// entry is older than the campaign: if the campaign's log ends before it (an
+// older last term, or the same term and a smaller index), the sender lacks a
+// committed entry.
+//
+// A Raft node never meets such a leader. simpleRaft's Candidate does lead
+// that way (it counts refusals as votes: docs/simpleraft-errata.md), and its
+// heartbeats show nothing of it: from an empty log they match any log at
+// index 0. Refusing an AppendEntries is always safe (it changes nothing); the
+// follower's timer then runs out, and a node that holds the committed entries
+// is elected. The record lasts until the node campaigns again, so if its next
+// RequestVote is lost on the way to us we refuse it as a later leader too,
+// until our timer runs out and a new election settles it.
+
+import { NodeId } from '../messages';
+
+interface Campaign {
+  term: number;
+  lastLogIndex: number;
+  lastLogTerm: number;
+}
+
+export class Campaigns {
+  private readonly latest = new Map<string, Campaign>();
+
+  /** A RequestVote of `term` from `candidate`, its last entry at (lastLogIndex, lastLogTerm). Only the newest counts. */
+  note(candidate: NodeId, term: number, lastLogIndex: number, lastLogTerm: number): void {
+    const key = String(candidate);
+    const before = this.latest.get(key);
+    if (before === undefined || before.term <= term) this.latest.set(key, { term, lastLogIndex, lastLogTerm });
+  }
+
+  /**
+   * An AppendEntries or InstallSnapshot from `node` in `term`: the committed
+   * entry (our commitIndex, of term `committedTerm`) that its latest campaign,
+   * of `term` or earlier, showed it lacks; null if none or if we cannot tell.
+   */
+  lacking(node: NodeId, term: number, committed: number, committedTerm: number): { index: number; campaignTerm: number } | null {
+    const c = this.latest.get(String(node));
+    // Entries of the campaign's term or newer may be the leader's own additions: no judgement.
+    if (c === undefined || c.term > term || committed === 0 || committedTerm >= c.term) return null;
+    const holdsIt = c.lastLogTerm > committedTerm || (c.lastLogTerm === committedTerm && c.lastLogIndex >= committed);
+    return holdsIt ? null : { index: committed, campaignTerm: c.term };
+  }
+}
