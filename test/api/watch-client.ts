@@ -27,7 +27,8 @@ export class WatchClient {
         }
         this.wake();
       });
-      res.on('end', () => {
+      // 'close', not only 'end': a stream destroyed after its response began never ends.
+      res.on('close', () => {
         this.ended = true;
         this.wake();
       });
@@ -70,5 +71,7 @@ export class WatchClient {
 
   close(): void {
     this.req.destroy();
+    this.ended = true;
+    this.wake();
   }
 }

@@ -34,7 +34,7 @@ export interface Status {
   lastLogIndex: number;
   /** Term jumps and the transport's drop counters (docs/wire-format.md, "Transport counters"). */
   counters?: { termJumps: number; transport: Record<string, unknown> };
-  peers: { name: string | number }[];
+  peers: { name: string | number; matchIndex?: number }[];
 }
 
 interface NodeProc {
@@ -190,6 +190,22 @@ export class ProcessCluster {
       return true;
     }, timeoutMs, 'a single leader', 20);
     return leader;
+  }
+
+  /**
+   * Until the leader has heard every running follower acknowledge its log
+   * (matchIndex at the leader's commit index): then every follower's link to
+   * the leader carries messages, not only the leader's to it. Over ZeroMQ a
+   * link comes up some time after the node starts (PUB/SUB connects with
+   * back-off), and a command a follower forwards before then is lost.
+   */
+  async waitForLinks(leader: number, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => {
+      const st = await this.status(leader);
+      if (st === null || st.role !== 'leader' || st.commitIndex === 0) return false;
+      const running = new Set(this.nodes.filter((_, i) => i !== leader && this.isRunning(i)).map((n) => n.name));
+      return st.peers.filter((p) => running.has(String(p.name))).every((p) => (p.matchIndex ?? 0) >= st.commitIndex);
+    }, timeoutMs, `every follower's acknowledgement at ${this.nodes[leader].name}`, 20);
   }
 
   async post(i: number, rpc: string, body: unknown, timeoutMs = 8000): Promise<{ status: number; body: any }> {

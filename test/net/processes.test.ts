@@ -35,6 +35,7 @@ for (const transport of ['zmq', 'udp'] as const) {
     });
 
     it('a put sent to a follower is readable from every node', async () => {
+      await c.waitForLinks(leader);
       const follower = (leader + 1) % 3;
       const r = await c.put(follower, 'greeting', 'hello');
       expect(r.status, JSON.stringify(r.body)).to.equal(200);
