@@ -28,9 +28,10 @@ export class TimeoutError extends Error {
 export class LeaderNotReplicatingError extends Error {
   constructor(readonly leader: NodeId, readonly term: number, readonly waitedMs: number) {
     super(
-      `the leader ${leader} has replicated no entry of its term ${term} in ${waitedMs} ms (a leader's first entry is ` +
-        `its no-op, §8), so it cannot commit commands or serve reads; a simpleRaft leader never replicates ` +
-        `(docs/python-interop.md)`,
+      `no entry of the leader ${leader}'s term ${term} has reached this node in ${waitedMs} ms (a leader's first ` +
+        `entry is its no-op, §8): the leader is not replicating to this node, so the outcome of this request is ` +
+        `unknown. A simpleRaft leader never replicates (docs/python-interop.md); a TypeScript leader does within a ` +
+        `round trip unless this node is far behind`,
     );
     this.name = 'LeaderNotReplicatingError';
   }

@@ -19,9 +19,19 @@
 // heartbeats show nothing of it: from an empty log they match any log at
 // index 0. Refusing an AppendEntries is always safe (it changes nothing); the
 // follower's timer then runs out, and a node that holds the committed entries
-// is elected. The record lasts until the node campaigns again, so if its next
-// RequestVote is lost on the way to us we refuse it as a later leader too,
-// until our timer runs out and a new election settles it.
+// is elected.
+//
+// The campaign of the leader's own term is judged as above. An older
+// campaign says less: the node may have received the entry since, as a
+// follower, and won a later election holding it, with its RequestVote to us
+// lost on the way (the simulator found this: seeds 105 and 126, 5 nodes,
+// harsh, when older records were judged like current ones). So an older
+// record is judged only when the message itself proves nothing: an
+// AppendEntries whose prevLogIndex is at or past our commit index shows, if
+// it matches our log, that the sender holds our committed entries (§5.3 Log
+// Matching), and a Raft leader never needs to reach below our commit index.
+// simpleRaft's leader, which adopts a newer term and goes on leading without
+// campaigning (docs/simpleraft-errata.md), sends heartbeats from index 0.
 
 import { NodeId } from '../messages';
 
@@ -42,14 +52,17 @@ export class Campaigns {
   }
 
   /**
-   * An AppendEntries or InstallSnapshot from `node` in `term`: the committed
-   * entry (our commitIndex, of term `committedTerm`) that its latest campaign,
-   * of `term` or earlier, showed it lacks; null if none or if we cannot tell.
+   * An AppendEntries or InstallSnapshot from `node` in `term`, reaching back
+   * to `fromIndex` (prevLogIndex, or the snapshot's lastIncludedIndex): the
+   * committed entry (our commitIndex, of term `committedTerm`) that its
+   * latest campaign showed it lacks; null if none or if we cannot tell.
    */
-  lacking(node: NodeId, term: number, committed: number, committedTerm: number): { index: number; campaignTerm: number } | null {
+  lacking(node: NodeId, term: number, fromIndex: number, committed: number, committedTerm: number): { index: number; campaignTerm: number } | null {
     const c = this.latest.get(String(node));
     // Entries of the campaign's term or newer may be the leader's own additions: no judgement.
     if (c === undefined || c.term > term || committed === 0 || committedTerm >= c.term) return null;
+    // An older campaign, and a message that reaches our committed entries itself: no judgement.
+    if (c.term < term && fromIndex >= committed) return null;
     const holdsIt = c.lastLogTerm > committedTerm || (c.lastLogTerm === committedTerm && c.lastLogIndex >= committed);
     return holdsIt ? null : { index: committed, campaignTerm: c.term };
   }

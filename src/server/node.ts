@@ -164,8 +164,12 @@ export class RaftNode implements NodeHandle {
   private lastSnapshotIndex: number;
 
   async start(): Promise<void> {
+    // The clock is read before the transport starts (a message may arrive
+    // while it binds) and again after it: the time spent binding is not an
+    // election timeout elapsing.
     this.lastTickAt = this.clock();
     await this.opts.transport.start((m, from) => this.onMessage(m, from));
+    this.lastTickAt = this.clock();
     this.ticker = setInterval(() => this.catchUpTicks(), this.tickMs);
     // A restarted node may have work before any event: entries committed
     // before the restart, to apply again (§7: the state machine was rebuilt

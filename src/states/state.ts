@@ -81,7 +81,8 @@ export abstract class State {
     }
     // §5.4 Leader Completeness: its campaign showed it lacks a committed entry (server/campaigns.ts).
     const committed = server.log.committed;
-    const lacking = server.campaigns.lacking(message.sender, message.term, committed, server.log.term(committed) ?? Infinity);
+    const fromIndex = message.type === MessageType.AppendEntries ? message.data.prevLogIndex : message.data.lastIncludedIndex;
+    const lacking = server.campaigns.lacking(message.sender, message.term, fromIndex, committed, server.log.term(committed) ?? Infinity);
     if (lacking === null) return null;
     return `its campaign in term ${lacking.campaignTerm} showed a log without our committed entry ${lacking.index}; a leader holds every committed entry (§5.4)`;
   }
@@ -94,7 +95,9 @@ export abstract class State {
   private refuseLeader(server: Server, message: AppendEntriesMessage | InstallSnapshotMessage, reason: string): State {
     const next = message.term > server.currentTerm ? server.becomeFollower(message.term, null, `saw term ${message.term} from ${message.sender}`) : this;
     server.emit({ kind: 'refuse-leader', term: message.term, leader: message.sender, reason });
-    rejectReplication(server, message.sender);
+    // rejectedIndex lets a leader we refused by mistake see a late message for what it is (Leader.isStaleRejection).
+    const rejectedIndex = message.type === MessageType.AppendEntries ? message.data.prevLogIndex : undefined;
+    rejectReplication(server, message.sender, rejectedIndex);
     return next;
   }
 
@@ -225,12 +228,12 @@ export abstract class State {
 }
 
 /** Answer an AppendEntries or InstallSnapshot with a rejection carrying our term. */
-export function rejectReplication(server: Server, to: NodeId): void {
+export function rejectReplication(server: Server, to: NodeId, rejectedIndex?: number): void {
   server.send({
     type: MessageType.Response,
     receiver: to,
     term: server.currentTerm,
-    data: { response: false, currentTerm: server.currentTerm },
+    data: { response: false, currentTerm: server.currentTerm, ...(rejectedIndex === undefined ? {} : { rejectedIndex }) },
   });
 }
 

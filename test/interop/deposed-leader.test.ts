@@ -40,7 +40,7 @@ describe('interop: a simpleRaft leader that lacks committed entries is never fol
     // p1, having counted n1's refusal as a vote, leads term 2.
     s.step(emptyHeartbeat(2));
     const [r] = responsesTo(drain(s), 'p1');
-    expect(r.data).to.deep.equal({ response: false, currentTerm: 2 });
+    expect(r.data).to.deep.equal({ response: false, currentTerm: 2, rejectedIndex: 0 });
     expect([s.currentTerm, s.leaderId, s.state.role]).to.deep.equal([2, null, 'follower']);
     expect(refusals(s)[0]).to.equal('p1 2: its campaign in term 2 showed a log without our committed entry 2; a leader holds every committed entry (§5.4)');
     // Entries from it change nothing either.
@@ -59,6 +59,21 @@ describe('interop: a simpleRaft leader that lacks committed entries is never fol
     expect(responsesTo(drain(s), 'p1')[0].data.response).to.equal(false);
     expect([s.currentTerm, s.leaderId]).to.deep.equal([5, null]);
     expect(logTerms(s)).to.deep.equal([1, 1]);
+  });
+
+  it('but a Raft leader of a later term whose RequestVote we missed is followed: its AppendEntries match our committed entries (§5.3)', () => {
+    // n3 campaigned in term 2 with an empty log and lost; it then received the
+    // entries as a follower and won term 5, its RequestVote to us lost. The
+    // simulator found this (seeds 105 and 126, 5 nodes, harsh) when an older
+    // campaign was judged like the current one.
+    const s = newServer('n2', ['n1', 'n3'], { log: [1, 1], term: 1, checkQuorum: true, seed: 4 });
+    s.step(appendEntries('n1', 'n2', 1, { prevLogIndex: 2, prevLogTerm: 1, leaderCommit: 2 }));
+    s.step(requestVote('n3', 'n2', 2, 0, null));
+    drain(s);
+    s.step(appendEntries('n3', 'n2', 5, { prevLogIndex: 2, prevLogTerm: 1, leaderCommit: 2 }));
+    expect(responsesTo(drain(s), 'n3')[0].data.response).to.equal(true);
+    expect([s.currentTerm, s.leaderId]).to.deep.equal([5, 'n3']);
+    expect(refusals(s)).to.deep.equal([]);
   });
 
   it('judged against what is committed when its AppendEntries arrive, not when it campaigned', () => {
@@ -80,7 +95,7 @@ describe('interop: a simpleRaft leader that lacks committed entries is never fol
     // sees and goes on sending heartbeats in it, beside the leader that really won that term.
     const s = followerWithCommittedEntries();
     s.step(emptyHeartbeat(1));
-    expect(responsesTo(drain(s), 'p1')[0].data).to.deep.equal({ response: false, currentTerm: 1 });
+    expect(responsesTo(drain(s), 'p1')[0].data).to.deep.equal({ response: false, currentTerm: 1, rejectedIndex: 0 });
     expect(s.leaderId).to.equal('n1');
     expect(refusals(s)).to.deep.equal(['p1 1: the leader of term 1 is n1; a term has at most one leader (§5.2)']);
   });
