@@ -9,13 +9,13 @@ import { expect } from 'chai';
 import * as http from 'node:http';
 import { ApiServer } from '../../src/api/http-server';
 import { RaftClient } from '../../src/api/client';
-import { main as raftctl } from '../../src/api/raftctl';
 import { KvStore, Lessor } from '../../src/kv';
 import { MemoryStorage } from '../../src/log/storage';
 import { RaftNode } from '../../src/server/node';
 import { MemoryNetwork, MemoryTransport } from '../../src/transport/memory-board';
 import { waitFor } from '../net/wait';
 import { b64, post } from './fake-node';
+import { runRaftctl } from './run-raftctl';
 
 interface Member {
   name: string;
@@ -341,22 +341,8 @@ describe('lease API (etcd gateway samples 11-34) on a 3-node in-process cluster'
   });
 
   it('raftctl: lease grant, put --lease, timetolive --keys, list, keep-alive (until interrupted, and --once), revoke', async () => {
-    const run = async (args: string[], signal?: AbortSignal, progress?: (stdout: string) => void) => {
-      let stdout = '';
-      let stderr = '';
-      const io = {
-        stdout: {
-          write: (d: string | Uint8Array) => {
-            stdout += Buffer.from(d).toString();
-            progress?.(stdout);
-          },
-        },
-        stderr: { write: (d: string | Uint8Array) => (stderr += Buffer.from(d).toString()) },
-        signal,
-      };
-      const code = await raftctl(['--endpoints', `${follower.url},${leader.url}`, ...args], io);
-      return { code, stdout, stderr };
-    };
+    const run = (args: string[], signal?: AbortSignal, onOut?: (stdout: string) => void) =>
+      runRaftctl(['--endpoints', `${follower.url},${leader.url}`, ...args], { signal, onOut });
     const g = await run(['lease', 'grant', '30']);
     expect(g.code, g.stderr).to.equal(0);
     const m = /^lease ([0-9a-f]{16}) granted with TTL\(30s\)\n$/.exec(g.stdout);

@@ -4,10 +4,9 @@
 // etcdctl 3.4.23's output for the same commands, docs/api.md).
 
 import { expect } from 'chai';
-import { Readable } from 'node:stream';
-import { main } from '../../src/api/raftctl';
 import { waitFor } from '../net/wait';
 import { startApi } from './fake-node';
+import { RunOptions, runRaftctl } from './run-raftctl';
 
 type Started = Awaited<ReturnType<typeof startApi>>;
 
@@ -21,23 +20,7 @@ describe('raftctl: revisions, compaction, txn, watch', function () {
     await s.api.close();
   });
 
-  async function raftctl(args: string[], extra: { stdin?: string; signal?: AbortSignal; onOut?: (all: string) => void } = {}) {
-    let stdout = '';
-    let stderr = '';
-    const io = {
-      stdout: {
-        write: (d: string | Uint8Array) => {
-          stdout += Buffer.from(d).toString();
-          extra.onOut?.(stdout);
-        },
-      },
-      stderr: { write: (d: string | Uint8Array) => (stderr += Buffer.from(d).toString()) },
-      stdin: extra.stdin === undefined ? undefined : Readable.from([extra.stdin]),
-      signal: extra.signal,
-    };
-    const code = await main(['--endpoints', s.url, ...args], io);
-    return { code, stdout, stderr };
-  }
+  const raftctl = (args: string[], o: RunOptions = {}) => runRaftctl(['--endpoints', s.url, ...args], o);
 
   it('get --rev reads a past revision; compaction prints etcdctl\'s line; a compacted read fails', async () => {
     await raftctl(['put', 'k', 'one']); // 2
@@ -94,8 +77,9 @@ describe('raftctl: revisions, compaction, txn, watch', function () {
     process.env.ETCDCTL_ENDPOINTS = s.url;
     let stdout = '';
     try {
-      const io = { stdout: { write: (d: string | Uint8Array) => (stdout += Buffer.from(d).toString()) }, stderr: { write: () => true } };
-      expect(await main(['get', 'k'], io)).to.equal(0);
+      const r = await runRaftctl(['get', 'k']);
+      expect(r.code, r.stderr).to.equal(0);
+      stdout = r.stdout;
     } finally {
       if (saved.r === undefined) delete process.env.RAFTCTL_ENDPOINTS;
       else process.env.RAFTCTL_ENDPOINTS = saved.r;

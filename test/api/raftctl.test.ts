@@ -6,18 +6,12 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import { main } from '../../src/api/raftctl';
 import { deadEndpoint, startApi } from './fake-node';
+import { Run, runRaftctl } from './run-raftctl';
 
 type Started = Awaited<ReturnType<typeof startApi>>;
 
 const RAFTCTL = path.join(__dirname, '..', '..', 'bin', 'raftctl');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** Run bin/raftctl asynchronously (the servers live in this process) with a hard timeout. */
 function spawnRaftctl(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
@@ -33,17 +27,7 @@ function spawnRaftctl(args: string[], extraEnv: Record<string, string> = {}): Pr
   });
 }
 
-/** Run raftctl's main() in this process, capturing its output. */
-async function raftctl(args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: { write: (d: string | Uint8Array) => (stdout += Buffer.from(d).toString()) },
-    stderr: { write: (d: string | Uint8Array) => (stderr += Buffer.from(d).toString()) },
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
+const raftctl = (args: string[]) => runRaftctl(args);
 
 const cells = (line: string) => line.split('|').slice(1, -1).map((c) => c.trim());
 
