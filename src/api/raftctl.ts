@@ -282,7 +282,7 @@ export async function main(args: string[], io: Io = process): Promise<number> {
     .description('whether each endpoint can serve a linearizable read')
     .action(async () => {
       const c = client();
-      const results = await Promise.all(c.endpoints.map((ep) => health(c, ep)));
+      const results = await Promise.all(c.endpoints.map((ep) => health(ep)));
       for (const r of results) out(`${r.ep} is ${r.ok ? 'healthy' : 'unhealthy'}: ${r.detail}\n`);
       if (results.some((r) => !r.ok)) throw new SilentFailure();
     });
@@ -407,7 +407,7 @@ async function untilInterrupted<T>(io: Io, task: (signal: AbortSignal) => Promis
 }
 
 
-async function health(c: RaftClient, ep: string): Promise<{ ep: string; ok: boolean; detail: string }> {
+async function health(ep: string): Promise<{ ep: string; ok: boolean; detail: string }> {
   const started = Date.now();
   try {
     const res = await fetch(`${normalizeEndpoint(ep)}/health`, { signal: AbortSignal.timeout(3000) });

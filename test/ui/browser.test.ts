@@ -14,6 +14,7 @@ import { runSeed } from '../../src/sim/runner';
 import { Trace, TraceRecorder } from '../../src/sim/trace';
 import { UiServer } from '../../src/ui/ui-server';
 import { freeBasePort, freePorts } from '../net/ports';
+import { waitFor } from '../net/wait';
 import { FIGURE8_BUG_RUN } from '../sim/figure8-run';
 
 // Functions handed to the page run in the browser; the project's type check has no DOM types.
@@ -69,16 +70,9 @@ function oneLeaderShown(page: Page, other: string | null, timeout: number): Prom
     page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 1000 });
     const url = `http://127.0.0.1:${uiPort}/`;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        await page.goto(url, { waitUntil: 'load' });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw e;
-        await new Promise((r) => setTimeout(r, 250)); // the view server is not listening yet
-      }
-    }
+    // Until the view server listens: a refused load is retried, bounded.
+    const loads = () => page.goto(url, { waitUntil: 'load' }).then(() => true, () => false);
+    await waitFor(loads, 60_000, `the live view at ${url}`, 250);
   });
 
   afterEach(async function () {
